@@ -1,0 +1,54 @@
+# Two commands: `make run` and `make test`. Everything they need is installed from here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app peiling
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench lint format chromium wrk clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+## run: install, migrate the SQLite database in instance/, load the demo, serve on :5000
+run: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) demo --responses 833 --if-empty
+	@echo "Peiling draait op http://127.0.0.1:5000/p/jongerenpeiling-demo (stoppen: Ctrl-C)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: install the test extras and Chromium, then run the whole suite
+test: $(VENV)/.installed-test chromium
+	$(BIN)/pytest
+
+## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL
+bench: $(VENV)/.installed-test wrk
+	$(BIN)/python -m bench.run
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Playwright's own browser download does not work on these machines; Debian's does.
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

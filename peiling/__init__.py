@@ -1,0 +1,54 @@
+"""Peiling: surveys and youth flash polls for Dutch provinces and municipalities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error pages, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    from peiling.config import load_config
+
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from peiling import database, web
+    from peiling.extensions import csrf, db, login_manager, migrate
+
+    # web first: its UTF-8 guard must read the raw body before CSRFProtect parses the form.
+    web.init_app(app)
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations())))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def _migrations() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def register_blueprints(app: Flask) -> None:
+    from peiling.analysis import bp as analysis_bp
+    from peiling.auth import bp as auth_bp
+    from peiling.surveys import bp as surveys_bp
+
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(analysis_bp, url_prefix="/analysis")
+
+
+def register_cli(app: Flask) -> None:
+    from peiling.surveys import cli
+
+    cli.init_app(app)

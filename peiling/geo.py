@@ -1,0 +1,31 @@
+"""Reference data: provinces (regions) and their municipalities with CBS codes."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from peiling.extensions import db
+
+
+class Region(db.Model):
+    """A province whose municipalities respondents choose from."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    municipalities: Mapped[list[Municipality]] = relationship(
+        back_populates="region", order_by="Municipality.name"
+    )
+
+
+class Municipality(db.Model):
+    """A municipality, keyed by its CBS code (GMxxxx)."""
+
+    __tablename__ = "municipality"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    region: Mapped[Region] = relationship(back_populates="municipalities")

@@ -1,0 +1,50 @@
+/* Progressive enhancement for the public form: live conditions, error focus, one submit.
+   The form works without this file; conditions are applied again on the server. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form.survey");
+  if (!form) return;
+  document.documentElement.className += " js";
+
+  function given(code) {
+    var out = [];
+    var els = form.querySelectorAll('[name="q_' + code + '"]');
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var on = el.type === "radio" || el.type === "checkbox" ? el.checked : el.value !== "";
+      if (on) out.push(el.value);
+    }
+    return out;
+  }
+
+  function holds(c) {
+    var source = document.getElementById("vraag-" + c.question);
+    if (source && source.hidden) return false;
+    var values = given(c.question);
+    var hit = c.values.some(function (v) { return values.indexOf(v) >= 0; });
+    if (c.op === "equals") return values.indexOf(c.values[0]) >= 0;
+    return c.op === "not" ? !hit : hit;
+  }
+
+  function update() {
+    // Document order, so a condition on a question that was just hidden sees it hidden.
+    var items = form.querySelectorAll("[data-show-if]");
+    for (var i = 0; i < items.length; i++) {
+      items[i].hidden = !holds(JSON.parse(items[i].getAttribute("data-show-if")));
+    }
+  }
+
+  form.addEventListener("change", update);
+  update();
+
+  var summary = document.getElementById("foutmeldingen");
+  if (summary) summary.focus();
+
+  var sending = false;
+  form.addEventListener("submit", function (event) {
+    // Submission is idempotent on the server; this only spares a second round trip.
+    if (sending) event.preventDefault();
+    sending = true;
+    setTimeout(function () { sending = false; }, 4000);
+  });
+})();

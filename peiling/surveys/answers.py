@@ -1,0 +1,232 @@
+"""Parse and validate posted answers, one question at a time, with Dutch error messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from peiling.surveys.definition import QuestionDef
+from peiling.surveys.models import QuestionType
+
+Raw = Mapping[str, Sequence[str]]
+
+SHORT_TEXT_MAX = 200
+LONG_TEXT_MAX = 2000
+NAME_MAX = 100
+OTHER_MAX = 200
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
+# Control characters other than tab and newline: PostgreSQL cannot store NUL, and the rest
+# only ever arrive from scripts.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INTEGER_RE = re.compile(r"^[+-]?\d{1,9}$")
+DECIMAL_RE = re.compile(r"^[+-]?\d{1,9}([.,]\d{1,6})?$")
+
+
+@dataclass(frozen=True)
+class VolunteerData:
+    name: str
+    email: str | None
+    phone: str | None
+    activities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """A question's validated answer; empty when the respondent left it open."""
+
+    codes: tuple[str, ...] = ()
+    number: float | None = None
+    text: str | None = None
+    other: str | None = None
+    willing: bool | None = None
+    volunteer: VolunteerData | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.codes and self.number is None and not self.text and self.willing is None
+
+
+@dataclass
+class Problems:
+    """Errors keyed by the id of the input they belong to (for the error summary's links)."""
+
+    errors: dict[str, tuple[QuestionDef, str]] = field(default_factory=dict)
+
+    def add(self, q: QuestionDef, message: str, target: str | None = None) -> None:
+        self.errors.setdefault(target or input_id(q), (q, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def input_id(q: QuestionDef, part: str = "") -> str:
+    """The id of the first input of a question (or of one of its parts)."""
+    if part:
+        return f"q_{q.code}__{part}"
+    if q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT, QuestionType.NUMBER,
+                  QuestionType.AGE, QuestionType.MUNICIPALITY):
+        return q.field
+    return f"{q.field}-0"
+
+
+def clean_text(value: str) -> str:
+    return CONTROL_RE.sub("", value.replace("\r\n", "\n")).strip()
+
+
+def _single(raw: Raw, name: str) -> list[str]:
+    return [v for v in (clean_text(x) for x in raw.get(name, ())) if v]
+
+
+def clean(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    """Validate question `q` from the raw form values, adding any errors to `problems`."""
+    handler = _HANDLERS[q.type]
+    result = handler(q, raw, problems)
+    if q.required and result.empty and input_id(q) not in problems.errors:
+        problems.add(q, _REQUIRED.get(q.type, "Vul een antwoord in."))
+    return result
+
+
+_REQUIRED = {
+    QuestionType.SINGLE_CHOICE: "Kies een antwoord.",
+    QuestionType.YES_NO: "Kies ja of nee.",
+    QuestionType.AGREE_SCALE: "Kies een antwoord.",
+    QuestionType.GRADE: "Kies een cijfer van 1 tot en met 10.",
+    QuestionType.MULTIPLE_CHOICE: "Kies minstens één antwoord.",
+    QuestionType.NUMBER: "Vul een getal in.",
+    QuestionType.AGE: "Vul je leeftijd in.",
+    QuestionType.MUNICIPALITY: "Kies je gemeente.",
+    QuestionType.VOLUNTEER: "Kies ja of nee.",
+}
+
+
+def _choice(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    values = _single(raw, q.field)
+    if not values:
+        return Cleaned()
+    multiple = q.type is QuestionType.MULTIPLE_CHOICE
+    if not multiple and len(values) > 1:
+        problems.add(q, "Kies één antwoord.")
+        return Cleaned()
+    if len(set(values)) != len(values) or any(q.option(v) is None for v in values):
+        problems.add(q, "Kies een van de antwoorden uit de lijst.")
+        return Cleaned()
+    max_choices = q.settings.get("max_choices")
+    if multiple and max_choices and len(values) > max_choices:
+        problems.add(q, f"Kies maximaal {max_choices} antwoorden.")
+    other = None
+    if any(q.option(v).is_other for v in values):  # type: ignore[union-attr]
+        other = clean_text(" ".join(raw.get(f"{q.field}__anders", ())))
+        if not other:
+            problems.add(q, "Vul in wat je bedoelt met ‘anders’.", input_id(q, "anders"))
+        elif len(other) > OTHER_MAX:
+            problems.add(q, _too_long(OTHER_MAX, len(other)), input_id(q, "anders"))
+    if q.type is QuestionType.GRADE:
+        return Cleaned(codes=tuple(values), number=float(values[0]))
+    return Cleaned(codes=tuple(values), other=other or None)
+
+
+def _too_long(limit: int, actual: int) -> str:
+    return f"Je antwoord is te lang: gebruik maximaal {limit} tekens (nu {actual})."
+
+
+def _number(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    values = _single(raw, q.field)
+    if not values:
+        return Cleaned()
+    text = values[0].replace(" ", "")
+    decimal = bool(q.settings.get("decimal"))
+    if len(values) > 1 or not (DECIMAL_RE if decimal else INTEGER_RE).match(text):
+        example = "bijvoorbeeld 2,5" if decimal else "bijvoorbeeld 12"
+        problems.add(q, f"Vul een getal in, {example}.")
+        return Cleaned()
+    number = float(text.replace(",", "."))
+    low, high = q.settings.get("min"), q.settings.get("max")
+    if (low is not None and number < low) or (high is not None and number > high):
+        problems.add(q, _range_message(low, high))
+        return Cleaned()
+    return Cleaned(number=number)
+
+
+def _range_message(low: float | None, high: float | None) -> str:
+    fmt = lambda n: f"{n:g}".replace(".", ",")  # noqa: E731
+    if low is not None and high is not None:
+        return f"Vul een getal in van {fmt(low)} tot en met {fmt(high)}."
+    if low is not None:
+        return f"Vul een getal in van {fmt(low)} of meer."
+    return f"Vul een getal in van {fmt(high)} of minder."  # type: ignore[arg-type]
+
+
+def _age(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    values = _single(raw, q.field)
+    if not values:
+        return Cleaned()
+    if len(values) > 1 or not INTEGER_RE.match(values[0]) or not 0 < int(values[0]) < 120:
+        problems.add(q, "Vul je leeftijd in jaren in, bijvoorbeeld 16.")
+        return Cleaned()
+    return Cleaned(number=float(int(values[0])))
+
+
+def _text(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    text = clean_text("\n".join(raw.get(q.field, ())))
+    default = SHORT_TEXT_MAX if q.type is QuestionType.SHORT_TEXT else LONG_TEXT_MAX
+    limit = int(q.settings.get("max_length", default))
+    if len(text) > limit:
+        problems.add(q, _too_long(limit, len(text)))
+        return Cleaned()
+    return Cleaned(text=text or None)
+
+
+def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
+    values = _single(raw, q.field)
+    if not values:
+        return Cleaned()
+    if len(values) > 1 or values[0] not in ("ja", "nee"):
+        problems.add(q, "Kies ja of nee.")
+        return Cleaned()
+    if values[0] == "nee":
+        # Contact details typed before switching to "nee" are deliberately not kept.
+        return Cleaned(willing=False)
+    name = clean_text(" ".join(raw.get(f"{q.field}__naam", ())))
+    email = clean_text(" ".join(raw.get(f"{q.field}__email", ()))).lower()
+    phone = clean_text(" ".join(raw.get(f"{q.field}__telefoon", ())))
+    activities = _single(raw, f"{q.field}__act")
+    if not name:
+        problems.add(q, "Vul je naam in.", input_id(q, "naam"))
+    elif len(name) > NAME_MAX:
+        problems.add(q, _too_long(NAME_MAX, len(name)), input_id(q, "naam"))
+    if not email and not phone:
+        problems.add(
+            q,
+            "Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken.",
+            input_id(q, "email"),
+        )
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        problems.add(
+            q, "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.", input_id(q, "email")
+        )
+    if phone and not PHONE_RE.match(phone):
+        problems.add(
+            q, "Vul een geldig telefoonnummer in, zoals 06 12345678.", input_id(q, "telefoon")
+        )
+    if len(set(activities)) != len(activities) or any(q.option(a) is None for a in activities):
+        problems.add(q, "Kies activiteiten uit de lijst.", input_id(q, "act-0"))
+        activities = []
+    data = VolunteerData(name, email or None, phone or None, tuple(activities))
+    return Cleaned(codes=tuple(activities), willing=True, volunteer=data)
+
+
+_HANDLERS = {
+    QuestionType.SINGLE_CHOICE: _choice,
+    QuestionType.MULTIPLE_CHOICE: _choice,
+    QuestionType.YES_NO: _choice,
+    QuestionType.AGREE_SCALE: _choice,
+    QuestionType.GRADE: _choice,
+    QuestionType.MUNICIPALITY: _choice,
+    QuestionType.NUMBER: _number,
+    QuestionType.AGE: _age,
+    QuestionType.SHORT_TEXT: _text,
+    QuestionType.LONG_TEXT: _text,
+    QuestionType.VOLUNTEER: _volunteer,
+}

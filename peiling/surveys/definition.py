@@ -1,0 +1,193 @@
+"""An immutable, cached snapshot of a questionnaire that the public form works from.
+
+The snapshot lets a page view run a single SQL query (the survey row, for its status and
+version); pages, questions, options and municipalities come from memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from peiling.geo import Municipality
+from peiling.surveys.models import Page, Question, QuestionType, Survey
+
+CHOICE_TYPES = frozenset(
+    {
+        QuestionType.SINGLE_CHOICE,
+        QuestionType.YES_NO,
+        QuestionType.AGREE_SCALE,
+        QuestionType.GRADE,
+        QuestionType.MUNICIPALITY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    id: int | None
+    code: str
+    label: str
+    is_other: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Show something only when an earlier question's answer matches."""
+
+    question: str
+    op: str  # "equals", "in" or "not"
+    values: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the condition in the definition file's form."""
+        return {"question": self.question, "op": self.op, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    id: int
+    code: str
+    type: QuestionType
+    text: str
+    help_text: str
+    required: bool
+    settings: dict[str, Any]
+    options: tuple[OptionDef, ...]
+    show_if: Condition | None
+    page_index: int
+
+    def option(self, code: str) -> OptionDef | None:
+        for opt in self.options:
+            if opt.code == code:
+                return opt
+        return None
+
+    @property
+    def field(self) -> str:
+        """Name of the question's main form field."""
+        return f"q_{self.code}"
+
+
+@dataclass(frozen=True)
+class PageDef:
+    index: int
+    title: str
+    show_if: Condition | None
+    questions: tuple[QuestionDef, ...]
+
+
+@dataclass(frozen=True)
+class SurveyDef:
+    id: int
+    revision: str
+    slug: str
+    title: str
+    introduction: str
+    age_min: int
+    age_max: int
+    privacy_statement: str
+    allow_multiple_responses: bool
+    pages: tuple[PageDef, ...]
+    by_code: dict[str, QuestionDef] = field(repr=False)
+
+    @property
+    def questions(self) -> list[QuestionDef]:
+        return [q for p in self.pages for q in p.questions]
+
+
+def condition_from_json(raw: dict[str, Any] | None) -> Condition | None:
+    if not raw:
+        return None
+    values = raw.get("values")
+    if values is None:
+        values = [raw["value"]]
+    return Condition(raw["question"], raw["op"], tuple(str(v) for v in values))
+
+
+def builtin_options(qtype: QuestionType, municipalities: list[tuple[str, str]]) -> list[OptionDef]:
+    """Options that a type implies, for types whose answers are not stored as option rows."""
+    if qtype is QuestionType.GRADE:
+        return [OptionDef(None, str(n), str(n)) for n in range(1, 11)]
+    if qtype is QuestionType.MUNICIPALITY:
+        return [OptionDef(None, code, name) for code, name in municipalities]
+    return []
+
+
+def compile_survey(session: Session, survey: Survey) -> SurveyDef:
+    """Build the snapshot for `survey` (a handful of queries; cached by `get_definition`)."""
+    pages = session.scalars(
+        select(Page)
+        .where(Page.survey_id == survey.id)
+        .order_by(Page.position)
+        .options(selectinload(Page.questions).selectinload(Question.options))
+    ).all()
+    munis = [
+        (m.code, m.name)
+        for m in session.scalars(
+            select(Municipality)
+            .where(Municipality.region_code == survey.region_code)
+            .order_by(Municipality.name)
+        )
+    ]
+    page_defs = []
+    by_code: dict[str, QuestionDef] = {}
+    for index, page in enumerate(pages):
+        qdefs = []
+        for q in page.questions:
+            opts = [OptionDef(o.id, o.code, o.label, o.is_other) for o in q.options]
+            opts += builtin_options(q.type, munis)
+            qdef = QuestionDef(
+                id=q.id,
+                code=q.code,
+                type=q.type,
+                text=q.text,
+                help_text=q.help_text,
+                required=q.required,
+                settings=dict(q.settings or {}),
+                options=tuple(opts),
+                show_if=condition_from_json(q.show_if),
+                page_index=index,
+            )
+            qdefs.append(qdef)
+            by_code[q.code] = qdef
+        page_defs.append(
+            PageDef(index, page.title, condition_from_json(page.show_if), tuple(qdefs))
+        )
+    return SurveyDef(
+        id=survey.id,
+        revision=survey.revision,
+        slug=survey.slug,
+        title=survey.title,
+        introduction=survey.introduction,
+        age_min=survey.age_min,
+        age_max=survey.age_max,
+        privacy_statement=survey.privacy_statement,
+        allow_multiple_responses=survey.allow_multiple_responses,
+        pages=tuple(page_defs),
+        by_code=by_code,
+    )
+
+
+_cache: dict[int, SurveyDef] = {}
+_lock = threading.Lock()
+
+
+def get_definition(session: Session, survey: Survey) -> SurveyDef:
+    """Return the cached snapshot of `survey`, rebuilding it when its revision changed."""
+    cached = _cache.get(survey.id)
+    if cached is not None and cached.revision == survey.revision:
+        return cached
+    compiled = compile_survey(session, survey)
+    with _lock:
+        _cache[survey.id] = compiled
+    return compiled
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,324 @@
+"""Load a questionnaire from Peiling's JSON definition format (see docs/survey-definition.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from peiling.geo import Region
+from peiling.surveys.models import (
+    Option,
+    Page,
+    Question,
+    QuestionType,
+    Survey,
+    SurveyKind,
+    SurveyStatus,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+OPERATORS = ("equals", "in", "not")
+AGREE_OPTIONS = (
+    ("1", "Helemaal oneens"),
+    ("2", "Oneens"),
+    ("3", "Niet eens, niet oneens"),
+    ("4", "Eens"),
+    ("5", "Helemaal eens"),
+)
+YES_NO_OPTIONS = (("ja", "Ja"), ("nee", "Nee"))
+NEEDS_OPTIONS = {QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE}
+MAY_HAVE_OPTIONS = NEEDS_OPTIONS | {QuestionType.VOLUNTEER}
+# Values a condition may compare with, per type of source question, where not its options.
+FIXED_VALUES = {
+    QuestionType.YES_NO: {c for c, _ in YES_NO_OPTIONS},
+    QuestionType.VOLUNTEER: {"ja", "nee"},
+    QuestionType.AGREE_SCALE: {c for c, _ in AGREE_OPTIONS},
+    QuestionType.GRADE: {str(n) for n in range(1, 11)},
+}
+SETTINGS = {
+    QuestionType.MULTIPLE_CHOICE: {"max_choices"},
+    QuestionType.NUMBER: {"min", "max", "decimal"},
+    QuestionType.SHORT_TEXT: {"max_length"},
+    QuestionType.LONG_TEXT: {"max_length"},
+}
+SURVEY_KEYS = {
+    "slug", "title", "introduction", "kind", "status", "opens_at", "closes_at", "age_min",
+    "age_max", "region", "privacy_statement", "allow_multiple_responses", "pages",
+}
+QUESTION_KEYS = {"code", "type", "text", "help", "required", "options", "other", "show_if"}
+QUESTION_KEYS |= {key for keys in SETTINGS.values() for key in keys}
+
+
+class DefinitionError(ValueError):
+    """The definition is invalid; `problems` lists every error found, in Dutch."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def text(self, data: dict[str, Any], key: str, where: str, required: bool = True,
+             limit: int = 10_000) -> str:
+        value = data.get(key, "" if not required else None)
+        if value is None or (required and isinstance(value, str) and not value.strip()):
+            self.fail(where, f"veld '{key}' ontbreekt of is leeg")
+            return ""
+        if not isinstance(value, str):
+            self.fail(where, f"veld '{key}' moet tekst zijn")
+            return ""
+        if len(value) > limit:
+            self.fail(where, f"veld '{key}' is langer dan {limit} tekens")
+        return value.strip()
+
+    def number(self, data: dict[str, Any], key: str, where: str) -> float | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, f"veld '{key}' moet een getal zijn")
+            return None
+        return value
+
+
+def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        checker.fail("vragenlijst", f"veld '{key}' is geen datum en tijd (ISO 8601): {value!r}")
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _enum_value(checker: _Checker, enum: type, value: Any, where: str, key: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        checker.fail(where, f"veld '{key}' heeft onbekende waarde {value!r} (kies uit {allowed})")
+        return None
+
+
+def build_survey(session: Session, data: Any) -> Survey:
+    """Validate `data` and return a new, unsaved Survey with pages, questions and options.
+
+    Raises DefinitionError listing every problem, each naming the question and field.
+    """
+    checker = _Checker()
+    if not isinstance(data, dict):
+        raise DefinitionError(["het bestand moet een JSON-object bevatten"])
+    for key in sorted(set(data) - SURVEY_KEYS):
+        checker.fail("vragenlijst", f"onbekend veld '{key}'")
+    slug = checker.text(data, "slug", "vragenlijst", limit=80)
+    if slug and not SLUG_RE.match(slug):
+        checker.fail("vragenlijst", "veld 'slug' mag alleen kleine letters, cijfers en - bevatten")
+    elif slug and session.scalar(select(Survey.id).where(Survey.slug == slug)):
+        checker.fail("vragenlijst", f"er bestaat al een vragenlijst met slug '{slug}'")
+    region_code = data.get("region")
+    if not isinstance(region_code, str) or session.get(Region, region_code) is None:
+        regions = ", ".join(session.scalars(select(Region.code)))
+        checker.fail("vragenlijst", f"veld 'region' moet een van deze zijn: {regions}")
+    age_min = checker.number(data, "age_min", "vragenlijst")
+    age_max = checker.number(data, "age_max", "vragenlijst")
+    age_min = 12 if age_min is None else int(age_min)
+    age_max = 25 if age_max is None else int(age_max)
+    if not 0 <= age_min <= age_max <= 120:
+        checker.fail("vragenlijst", "leeftijdsgrenzen kloppen niet (age_min <= age_max)")
+    survey = Survey(
+        slug=slug,
+        title=checker.text(data, "title", "vragenlijst", limit=200),
+        introduction=checker.text(data, "introduction", "vragenlijst", required=False),
+        kind=_enum_value(checker, SurveyKind, data.get("kind", "flash_poll"), "vragenlijst",
+                         "kind"),
+        status=_enum_value(checker, SurveyStatus, data.get("status", "draft"), "vragenlijst",
+                           "status"),
+        opens_at=_moment(checker, data, "opens_at"),
+        closes_at=_moment(checker, data, "closes_at"),
+        age_min=age_min,
+        age_max=age_max,
+        region_code=region_code,
+        privacy_statement=checker.text(data, "privacy_statement", "vragenlijst", required=False),
+        allow_multiple_responses=bool(data.get("allow_multiple_responses", False)),
+    )
+    _build_pages(checker, data.get("pages"), survey)
+    if checker.problems:
+        raise DefinitionError(checker.problems)
+    return survey
+
+
+def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
+    if not isinstance(pages, list) or not pages:
+        checker.fail("vragenlijst", "veld 'pages' moet een lijst met minstens één pagina zijn")
+        return
+    seen: dict[str, Question] = {}
+    position = 0
+    for page_no, raw_page in enumerate(pages, start=1):
+        page = _build_page(checker, raw_page, page_no, seen, survey)
+        if page is None:
+            continue
+        for question in page.questions:
+            question.position = position
+            question.survey = survey
+            position += 1
+
+
+def _build_page(checker: _Checker, raw: Any, page_no: int, seen: dict[str, Question],
+                survey: Survey) -> Page | None:
+    where = f"pagina {page_no}"
+    if not isinstance(raw, dict):
+        checker.fail(where, "moet een object zijn met 'questions'")
+        return None
+    for key in sorted(set(raw) - {"title", "questions", "show_if"}):
+        checker.fail(where, f"onbekend veld '{key}'")
+    page = Page(position=page_no - 1, title=checker.text(raw, "title", where, required=False),
+                survey=survey)
+    page.show_if = _condition(checker, raw.get("show_if"), where, seen)
+    questions = raw.get("questions")
+    if not isinstance(questions, list) or not questions:
+        checker.fail(where, "veld 'questions' moet een lijst met minstens één vraag zijn")
+        return page
+    for q_no, raw_q in enumerate(questions, start=1):
+        question = _build_question(checker, raw_q, f"{where}, vraag {q_no}", seen)
+        if question is not None:
+            page.questions.append(question)
+    return page
+
+
+def _build_question(checker: _Checker, raw: Any, where: str,
+                    seen: dict[str, Question]) -> Question | None:
+    if not isinstance(raw, dict):
+        checker.fail(where, "moet een object zijn")
+        return None
+    code = raw.get("code")
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        checker.fail(where, "veld 'code' moet beginnen met een kleine letter en mag alleen "
+                     "kleine letters, cijfers en _ bevatten")
+        code = None
+    else:
+        where = f"vraag '{code}'"
+        if code in seen:
+            checker.fail(where, "deze code komt twee keer voor")
+    for key in sorted(set(raw) - QUESTION_KEYS):
+        checker.fail(where, f"onbekend veld '{key}'")
+    qtype = _enum_value(checker, QuestionType, raw.get("type"), where, "type")
+    question = Question(
+        code=code or "",
+        type=qtype,
+        text=checker.text(raw, "text", where, limit=2000),
+        help_text=checker.text(raw, "help", where, required=False, limit=2000),
+        required=bool(raw.get("required", False)),
+    )
+    # Conditions may only look back, so a respondent never depends on a later answer.
+    question.show_if = _condition(checker, raw.get("show_if"), where, seen)
+    if qtype is not None:
+        question.settings = _settings(checker, raw, qtype, where)
+        question.options = _options(checker, raw, qtype, where)
+    if code and code not in seen:
+        seen[code] = question
+    return question
+
+
+def _settings(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
+              where: str) -> dict[str, Any]:
+    allowed = SETTINGS.get(qtype, set())
+    settings: dict[str, Any] = {}
+    for key in sorted(set(raw) & {k for keys in SETTINGS.values() for k in keys}):
+        if key not in allowed:
+            checker.fail(where, f"veld '{key}' past niet bij type '{qtype.value}'")
+        elif key == "decimal":
+            settings[key] = bool(raw[key])
+        else:
+            value = checker.number(raw, key, where)
+            if value is not None:
+                settings[key] = value
+    if "min" in settings and "max" in settings and settings["min"] > settings["max"]:
+        checker.fail(where, "'min' is groter dan 'max'")
+    for key in ("max_choices", "max_length"):
+        if key in settings and (settings[key] < 1 or settings[key] != int(settings[key])):
+            checker.fail(where, f"'{key}' moet een heel getal van minstens 1 zijn")
+    if settings.get("max_length", 0) > 10_000:
+        checker.fail(where, "'max_length' mag hoogstens 10000 zijn")
+    return settings
+
+
+def _options(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
+             where: str) -> list[Option]:
+    given = raw.get("options")
+    if qtype is QuestionType.YES_NO:
+        pairs = list(YES_NO_OPTIONS)
+    elif qtype is QuestionType.AGREE_SCALE:
+        pairs = list(AGREE_OPTIONS)
+    else:
+        pairs = []
+    if given is not None and qtype not in MAY_HAVE_OPTIONS:
+        checker.fail(where, f"type '{qtype.value}' heeft geen eigen antwoordopties")
+    if qtype in MAY_HAVE_OPTIONS:
+        if qtype in NEEDS_OPTIONS and (not isinstance(given, list) or len(given) < 2):
+            checker.fail(where, "veld 'options' moet minstens twee antwoordopties bevatten")
+            given = []
+        for n, opt in enumerate(given or [], start=1):
+            if not isinstance(opt, dict) or not CODE_RE.match(str(opt.get("code", ""))) \
+                    or not str(opt.get("label", "")).strip():
+                checker.fail(where, f"antwoordoptie {n} moet een 'code' (kleine letters, "
+                             "cijfers, _) en een 'label' hebben")
+                continue
+            pairs.append((opt["code"], str(opt["label"]).strip()))
+    if raw.get("other"):
+        if qtype not in NEEDS_OPTIONS:
+            checker.fail(where, "'other' (anders, namelijk) kan alleen bij een keuzevraag")
+        else:
+            pairs.append(("anders", "Anders, namelijk"))
+    codes = [c for c, _ in pairs]
+    for dup in sorted({c for c in codes if codes.count(c) > 1}):
+        checker.fail(where, f"antwoordoptie '{dup}' komt twee keer voor")
+    return [
+        Option(position=i, code=c, label=label, is_other=bool(raw.get("other")) and c == "anders")
+        for i, (c, label) in enumerate(pairs)
+    ]
+
+
+def _condition(checker: _Checker, raw: Any, where: str,
+               seen: dict[str, Question]) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"question", "op", "value", "values"}:
+        checker.fail(where, "'show_if' moet 'question', 'op' en 'value' of 'values' hebben")
+        return None
+    source = seen.get(raw.get("question"))  # type: ignore[arg-type]
+    if source is None:
+        checker.fail(where, f"'show_if' verwijst naar vraag {raw.get('question')!r}, die niet "
+                     "eerder in de vragenlijst staat")
+        return None
+    op = raw.get("op")
+    if op not in OPERATORS:
+        checker.fail(where, f"'show_if' heeft onbekende 'op' {op!r} (kies uit equals, in, not)")
+        return None
+    values = raw.get("values", [raw["value"]] if "value" in raw else None)
+    if not isinstance(values, list) or not values or (op == "equals" and len(values) != 1):
+        checker.fail(where, "'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')")
+        return None
+    values = [str(v) for v in values]
+    allowed = FIXED_VALUES.get(source.type, {o.code for o in source.options})
+    if source.type not in FIXED_VALUES and not source.options:
+        checker.fail(where, f"'show_if' kan niet kijken naar vraag '{source.code}' van type "
+                     f"'{source.type.value}'")
+        return None
+    for value in values:
+        if value not in allowed:
+            checker.fail(where, f"'show_if': vraag '{source.code}' heeft geen antwoord "
+                         f"{value!r}")
+    return {"question": source.code, "op": op, "values": values}

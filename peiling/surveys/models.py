@@ -1,0 +1,235 @@
+"""Questionnaires (survey, page, question, option) and what respondents send (response, answer,
+volunteer)."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from peiling.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_revision() -> str:
+    return secrets.token_hex(8)
+
+
+class SurveyKind(enum.StrEnum):
+    FLASH_POLL = "flash_poll"
+    PANEL = "panel"
+
+
+class SurveyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class QuestionType(enum.StrEnum):
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    YES_NO = "yes_no"
+    AGREE_SCALE = "agree_scale"
+    GRADE = "grade"
+    NUMBER = "number"
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    AGE = "age"
+    MUNICIPALITY = "municipality"
+    VOLUNTEER = "volunteer"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: same schema on SQLite and PostgreSQL,
+    # and adding a value later is a simple migration instead of ALTER TYPE.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Survey(db.Model):
+    """A questionnaire: a flash poll or a panel wave."""
+
+    __tablename__ = "survey"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[SurveyKind] = mapped_column(_enum(SurveyKind, "survey_kind"))
+    status: Mapped[SurveyStatus] = mapped_column(
+        _enum(SurveyStatus, "survey_status"), default=SurveyStatus.DRAFT
+    )
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    age_min: Mapped[int] = mapped_column(Integer, default=12)
+    age_max: Mapped[int] = mapped_column(Integer, default=25)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    privacy_statement: Mapped[str] = mapped_column(Text, default="")
+    allow_multiple_responses: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Replaced on every change to the questionnaire, so that workers can cache the compiled
+    # definition and still notice an edit with the one query a page view needs anyway.
+    # Random rather than a counter: a deleted and re-created survey never matches a stale
+    # cache entry even if the database hands out the same id again.
+    revision: Mapped[str] = mapped_column(String(32), default=new_revision)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="survey", order_by="Page.position", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="survey", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Page(db.Model):
+    """A page of questions, optionally shown only when an earlier answer matches."""
+
+    __tablename__ = "survey_page"
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    survey: Mapped[Survey] = relationship(back_populates="pages")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="page", order_by="Question.position"
+    )
+
+
+class Question(db.Model):
+    """A question; `position` orders it within the whole survey, `code` names it for good."""
+
+    __tablename__ = "question"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "code"),
+        UniqueConstraint("survey_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    page_id: Mapped[int] = mapped_column(ForeignKey("survey_page.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64))
+    type: Mapped[QuestionType] = mapped_column(_enum(QuestionType, "question_type"))
+    text: Mapped[str] = mapped_column(Text)
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Type-specific settings: min/max, max_choices, other, max_length, decimal.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    survey: Mapped[Survey] = relationship(back_populates="questions")
+    page: Mapped[Page] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+
+class Option(db.Model):
+    """An answer option of a closed question; `is_other` marks "anders, namelijk"."""
+
+    __tablename__ = "question_option"
+    __table_args__ = (UniqueConstraint("question_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(Text)
+    is_other: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    question: Mapped[Question] = relationship(back_populates="options")
+
+
+class Response(db.Model):
+    """One completed questionnaire. Holds no IP address, user agent or other identifier."""
+
+    __tablename__ = "response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    # Random key issued with the form: the unique constraint makes submission idempotent.
+    submission_token: Mapped[str] = mapped_column(String(64), unique=True)
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    age: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(40))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Answer(db.Model):
+    """One answer value in long form: a chosen option, a number or a text.
+
+    `survey_id` and `municipality_code` are copied from the response so that counting per
+    question, option and municipality is a single GROUP BY over a covering index.
+    """
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        Index(
+            "ix_answer_counts", "survey_id", "question_id", "option_id", "municipality_code"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    option_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question_option.id", ondelete="CASCADE")
+    )
+    municipality_code: Mapped[str | None] = mapped_column(String(6))
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+
+
+class Volunteer(db.Model):
+    """Contact details of a respondent who wants to help organise, kept apart from answers."""
+
+    __tablename__ = "volunteer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), unique=True
+    )
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    municipality_code: Mapped[str | None] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    activities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,80 @@
+"""Everything the page template needs, prepared as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from peiling.surveys.answers import Problems, input_id
+from peiling.surveys.definition import Condition, PageDef, QuestionDef, SurveyDef
+from peiling.surveys.logic import depends_on_same_page, visible_pages, visible_questions
+from peiling.surveys.models import QuestionType
+
+YES_NO_LABELS = (("ja", "Ja"), ("nee", "Nee"))
+VOLUNTEER_PARTS = ("naam", "email", "telefoon", "act")
+
+
+def question_fields(q: QuestionDef) -> list[str]:
+    """Every form field name that belongs to question `q`."""
+    names = [q.field]
+    if any(o.is_other for o in q.options):
+        names.append(f"{q.field}__anders")
+    if q.type is QuestionType.VOLUNTEER:
+        names += [f"{q.field}__{part}" for part in VOLUNTEER_PARTS]
+    return names
+
+
+def field_names(questions: Iterable[QuestionDef]) -> list[str]:
+    return [name for q in questions for name in question_fields(q)]
+
+
+def condition_note(defn: SurveyDef, cond: Condition) -> str:
+    """Explain a same-page condition in words, for people without JavaScript."""
+    source = defn.by_code[cond.question]
+    labels = [o.label for o in source.options if o.code in cond.values] or list(cond.values)
+    if source.type is QuestionType.VOLUNTEER:
+        labels = [v.capitalize() for v in cond.values]
+    choice = " of ".join(f"‘{label}’" for label in labels)
+    if cond.op == "not":
+        return f"Alleen beantwoorden als je bij de vraag ‘{source.text}’ niet {choice} koos."
+    return f"Alleen beantwoorden als je bij de vraag ‘{source.text}’ {choice} koos."
+
+
+def page_context(
+    defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]], problems: Problems
+) -> dict[str, Any]:
+    """Build the template context for one page of the form."""
+    pages = visible_pages(defn, raw)
+    visible = visible_questions(defn, raw)
+    position = pages.index(page) if page in pages else 0
+    on_page = set(field_names(page.questions))
+    questions = []
+    for q in page.questions:
+        live = depends_on_same_page(page, q.show_if)
+        if q.code not in visible and not live:
+            continue  # hidden by an answer on an earlier page: not shown at all
+        questions.append(
+            {
+                "q": q,
+                "live_condition": q.show_if.as_json() if live and q.show_if else None,
+                "note": condition_note(defn, q.show_if) if live and q.show_if else None,
+                "choices": [(o.code, o.label) for o in q.options],
+            }
+        )
+    hidden = [(n, v) for n, values in raw.items() if n not in on_page for v in values]
+    return {
+        "survey": defn,
+        "page": page,
+        "questions": questions,
+        "raw": raw,
+        "problems": problems,
+        "error_ids": {key: msg for key, (_, msg) in problems.errors.items()},
+        "hidden_fields": hidden,
+        "step": position + 1,
+        "steps": len(pages),
+        "is_first": position == 0,
+        "is_last": position == len(pages) - 1,
+        "yes_no_labels": YES_NO_LABELS,
+        "input_id": input_id,
+    }
+

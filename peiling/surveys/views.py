@@ -1,0 +1,207 @@
+"""The public form at /p/<slug>: page views, navigation, submission and status pages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+
+from peiling.extensions import db
+from peiling.surveys import bp
+from peiling.surveys.answers import Problems
+from peiling.surveys.definition import PageDef, SurveyDef, get_definition
+from peiling.surveys.flow import Outcome, advance, first_page
+from peiling.surveys.logic import visible_pages
+from peiling.surveys.render import field_names, page_context
+from peiling.surveys.services import (
+    Availability,
+    DuplicateSubmission,
+    ResponseMeta,
+    availability,
+    find_survey,
+    store_response,
+    token_used,
+)
+
+log = logging.getLogger(__name__)
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+SOURCE_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
+HONEYPOT = "website"
+MAX_VALUES_PER_FIELD = 50
+
+STATUS_PAGES = {
+    Availability.NOT_FOUND: "not_found",
+    Availability.NOT_YET_OPEN: "not_yet_open",
+    Availability.CLOSED: "closed",
+}
+
+
+def _load(slug: str) -> SurveyDef:
+    survey = find_survey(db.session, slug)
+    state = availability(survey)
+    if state is not Availability.OPEN:
+        page = render_template(
+            "surveys/status.html", state=STATUS_PAGES[state], survey=survey
+        )
+        abort(make_response(page, state.value))
+    assert survey is not None  # noqa: S101 - availability() returned OPEN
+    return get_definition(db.session, survey)
+
+
+def _responded_cookie(defn: SurveyDef) -> str:
+    return f"peiling_{defn.id}"
+
+
+def _already_responded(defn: SurveyDef) -> bool:
+    return not defn.allow_multiple_responses and bool(
+        request.cookies.get(_responded_cookie(defn))
+    )
+
+
+def clean_source(value: str | None) -> str | None:
+    """Accept a short lowercase tag such as `instagram` or `school-12`; ignore anything else."""
+    value = (value or "").strip().lower()
+    return value if SOURCE_RE.match(value) else None
+
+
+def extract_raw(defn: SurveyDef, form: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Keep only the posted fields that belong to this questionnaire."""
+    raw = {}
+    for name in field_names(defn.questions):
+        values = form.getlist(name) if hasattr(form, "getlist") else list(form.get(name, ()))
+        if values:
+            raw[name] = values[:MAX_VALUES_PER_FIELD]
+    return raw
+
+
+def _render(
+    defn: SurveyDef,
+    page: PageDef,
+    raw: Mapping[str, Sequence[str]],
+    token: str,
+    source: str | None,
+    problems: Problems | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    context = page_context(defn, page, raw, problems or Problems())
+    html = render_template(
+        "surveys/page.html",
+        token=token,
+        source=source,
+        honeypot=HONEYPOT,
+        notice=notice,
+        **context,
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+@bp.get("/p/<slug>")
+def form(slug: str) -> ResponseReturnValue:
+    defn = _load(slug)
+    if _already_responded(defn):
+        return render_template("surveys/status.html", state="already", survey=defn)
+    raw: dict[str, list[str]] = {}
+    token = secrets.token_urlsafe(24)
+    return _render(defn, first_page(defn, raw), raw, token, clean_source(request.args.get("bron")))
+
+
+@bp.post("/p/<slug>")
+def post(slug: str) -> ResponseReturnValue:
+    defn = _load(slug)
+    token = request.form.get("token", "")
+    if not TOKEN_RE.match(token):
+        abort(400)
+    if request.form.get(HONEYPOT):
+        # Bots get the ordinary thank-you page, so they learn nothing; nothing is stored.
+        return redirect(url_for(".thanks", slug=slug), 303)
+    raw = extract_raw(defn, request.form)
+    source = clean_source(request.form.get("bron"))
+    going_back = request.form.get("actie") == "terug"
+    step = advance(defn, raw, _page_index(), going_back)
+    if step.outcome is Outcome.AGE_GATE:
+        return render_template("surveys/age_gate.html", survey=defn)
+    if step.outcome is Outcome.SHOW_PAGE:
+        assert step.page is not None  # noqa: S101
+        status = 422 if step.problems else 200
+        return _render(defn, step.page, raw, token, source, step.problems, status=status)
+    return _submit(defn, step.answers, raw, token, source)
+
+
+def _page_index() -> int:
+    value = request.form.get("pagina", "0")
+    return int(value) if value.isdigit() and len(value) < 4 else 0
+
+
+def _submit(defn, answers, raw, token, source) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    thanks = redirect(url_for(".thanks", slug=defn.slug), 303)
+    try:
+        if _already_responded(defn) and not token_used(db.session, token):
+            return render_template("surveys/status.html", state="already", survey=defn), 409
+        store_response(db.session, defn, answers, ResponseMeta(token, source))
+    except DuplicateSubmission:
+        pass  # stored by an earlier click or retry: answer it exactly as the first time
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("could not store response for %s: %s", defn.slug, type(exc).__name__)
+        last = visible_pages(defn, raw)[-1]
+        return _render(defn, last, raw, token, source, notice="db_error", status=503)
+    days = current_app.config["RESPONDED_COOKIE_DAYS"]
+    thanks.set_cookie(
+        _responded_cookie(defn),
+        "1",
+        max_age=days * 24 * 3600,
+        path=url_for(".form", slug=defn.slug),
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return thanks
+
+
+@bp.get("/p/<slug>/bedankt")
+def thanks(slug: str) -> ResponseReturnValue:
+    survey = find_survey(db.session, slug)
+    if survey is None:
+        abort(404)
+    return render_template("surveys/thanks.html", survey=survey)
+
+
+@bp.get("/p/<slug>/privacy")
+def privacy(slug: str) -> ResponseReturnValue:
+    survey = find_survey(db.session, slug)
+    if survey is None or availability(survey) is Availability.NOT_FOUND:
+        abort(404)
+    return render_template("surveys/privacy.html", survey=survey)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
+    """Re-show the page with every answer kept, and a fresh token, after a CSRF failure."""
+    slug = (request.view_args or {}).get("slug")
+    token = request.form.get("token", "")
+    if request.endpoint != "surveys.post" or not slug or not TOKEN_RE.match(token):
+        return render_template(
+            "errors/error.html",
+            title="Je sessie is verlopen",
+            text="Ga terug naar het begin en probeer het opnieuw.",
+            code=400,
+        ), 400
+    defn = _load(slug)
+    raw = extract_raw(defn, request.form)
+    pages = visible_pages(defn, raw)
+    index = _page_index()
+    page = next((p for p in pages if p.index == index), pages[0])
+    source = clean_source(request.form.get("bron"))
+    return _render(defn, page, raw, token, source, notice="csrf", status=400)
