@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -9,7 +10,9 @@ from flask import Flask
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, error pages, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    # PEILING_INSTANCE_PATH moves config, secret key and SQLite file out of the checkout.
+    instance = os.environ.get("PEILING_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
     from peiling.config import load_config
 
     load_config(app, test_config)

@@ -117,7 +117,7 @@ def upgrade():
     sa.Column('show_if', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_survey_page_survey_id_survey'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_page')),
-    sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_survey_page_survey_id'))
+    sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_survey_page_survey_id_position'))
     )
     op.create_table('question',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -134,8 +134,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['page_id'], ['survey_page.id'], name=op.f('fk_question_page_id_survey_page'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_question_survey_id_survey'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question')),
-    sa.UniqueConstraint('survey_id', 'code', name=op.f('uq_question_survey_id')),
-    sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_question_survey_id'))
+    sa.UniqueConstraint('survey_id', 'code', name=op.f('uq_question_survey_id_code')),
+    sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_question_survey_id_position'))
     )
     op.create_table('volunteer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -164,7 +164,7 @@ def upgrade():
     sa.Column('is_other', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_question_option_question_id_question'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question_option')),
-    sa.UniqueConstraint('question_id', 'code', name=op.f('uq_question_option_question_id'))
+    sa.UniqueConstraint('question_id', 'code', name=op.f('uq_question_option_question_id_code'))
     )
     op.create_table('answer',
     sa.Column('id', sa.Integer(), nullable=False),
