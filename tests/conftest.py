@@ -193,3 +193,14 @@ def live_server(app: Flask) -> Iterator[str]:
 def count_rows(app: Flask, table: str) -> int:
     with app.app_context():
         return db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+
+
+@pytest.fixture
+def compiled(app: Flask):  # type: ignore[no-untyped-def]
+    """The cached form definition of a stored survey."""
+
+    def get(survey: Survey) -> definition.SurveyDef:
+        with app.app_context():
+            return definition.get_definition(db.session, db.session.get(Survey, survey.id))
+
+    return get

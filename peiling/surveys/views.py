@@ -43,16 +43,23 @@ STATUS_PAGES = {
 }
 
 
-def _load(slug: str) -> SurveyDef:
+def _lookup(slug: str) -> tuple[SurveyDef | None, tuple[str, int] | None]:
+    """Return the open survey's definition, or the status page to show instead."""
     survey = find_survey(db.session, slug)
     state = availability(survey)
     if state is not Availability.OPEN:
-        page = render_template(
-            "surveys/status.html", state=STATUS_PAGES[state], survey=survey
-        )
-        abort(make_response(page, state.value))
+        page = render_template("surveys/status.html", state=STATUS_PAGES[state], survey=survey)
+        return None, (page, state.value)
     assert survey is not None  # noqa: S101 - availability() returned OPEN
-    return get_definition(db.session, survey)
+    return get_definition(db.session, survey), None
+
+
+def _load(slug: str) -> SurveyDef:
+    defn, status_page = _lookup(slug)
+    if status_page is not None:
+        abort(make_response(*status_page))
+    assert defn is not None  # noqa: S101
+    return defn
 
 
 def _responded_cookie(defn: SurveyDef) -> str:
@@ -191,14 +198,18 @@ def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
     """Re-show the page with every answer kept, and a fresh token, after a CSRF failure."""
     slug = (request.view_args or {}).get("slug")
     token = request.form.get("token", "")
-    if request.endpoint != "surveys.post" or not slug or not TOKEN_RE.match(token):
+    # A closed or unknown survey says so, rather than talking about an expired session.
+    # (No abort() here: an exception raised inside an error handler is not handled again.)
+    defn, status_page = _lookup(slug) if slug else (None, None)
+    if status_page is not None:
+        return status_page
+    if defn is None or request.endpoint != "surveys.post" or not TOKEN_RE.match(token):
         return render_template(
             "errors/error.html",
             title="Je sessie is verlopen",
             text="Ga terug naar het begin en probeer het opnieuw.",
             code=400,
         ), 400
-    defn = _load(slug)
     raw = extract_raw(defn, request.form)
     pages = visible_pages(defn, raw)
     index = _page_index()

@@ -1,0 +1,295 @@
+"""The public form end to end through HTTP: statuses, submission, idempotency, bad input."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+
+from peiling.extensions import db
+from tests.conftest import count_rows
+
+PAGE_1 = {"q_leeftijd": "17", "q_gemeente": "GM0106"}
+PAGE_2 = {"q_genoeg_te_doen": "onvoldoende", "q_organiseren": "ja",
+          "q_activiteiten": ["sport", "anders"], "q_activiteiten__anders": "Skatebaan",
+          "q_cijfer": "6"}
+PAGE_3 = {"q_opmerking": "Meer te doen graag!", "q_helpen": "ja",
+          "q_helpen__naam": "Daan Smit", "q_helpen__telefoon": "06 12345678",
+          "q_helpen__act": ["sport"]}
+ALL = {**PAGE_1, **PAGE_2, **PAGE_3}
+
+
+def complete(r):  # type: ignore[no-untyped-def]
+    """Walk the demo poll page by page, the way a browser without JavaScript does."""
+    r.open()
+    assert r.post(0, PAGE_1).status_code == 200
+    assert r.post(1, {**PAGE_1, **PAGE_2}).status_code == 200
+    return r.post(2, ALL)
+
+
+def test_complete_journey_stores_one_response(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    done = complete(r)
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith(f"/p/{demo_survey.slug}/bedankt")
+    thanks = r.client.get(done.headers["Location"])
+    assert "Bedankt voor het meedoen!" in thanks.get_data(as_text=True)
+    assert f"/p/{demo_survey.slug}/privacy" in thanks.get_data(as_text=True)
+    with app.app_context():
+        resp = db.session.execute(sa.text(
+            "SELECT municipality_code, age, source FROM response")).one()
+        assert tuple(resp) == ("GM0106", 17, None)
+        answers = db.session.execute(sa.text(
+            "SELECT q.code, o.code, a.value_number, a.value_text, a.municipality_code "
+            "FROM answer a JOIN question q ON q.id = a.question_id "
+            "LEFT JOIN question_option o ON o.id = a.option_id ORDER BY q.position, COALESCE(o.position, -1)"
+        )).all()
+        volunteer = db.session.execute(sa.text(
+            "SELECT name, email, phone, municipality_code FROM volunteer")).one()
+    assert [tuple(a[:4]) for a in answers] == [
+        ("leeftijd", None, 17.0, None),
+        ("gemeente", None, None, "GM0106"),
+        ("genoeg_te_doen", "onvoldoende", None, None),
+        ("organiseren", "ja", None, None),
+        ("activiteiten", "sport", None, None),
+        ("activiteiten", "anders", None, "Skatebaan"),
+        ("cijfer", None, 6.0, None),
+        ("opmerking", None, None, "Meer te doen graag!"),
+        ("helpen", None, None, "ja"),
+        ("helpen", "sport", None, None),
+    ]
+    assert {a[4] for a in answers} == {"GM0106"}  # copied for the GROUP BY per municipality
+    assert tuple(volunteer) == ("Daan Smit", None, "06 12345678", "GM0106")
+
+
+def test_volunteer_contact_details_are_not_in_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    complete(respondent(demo_survey.slug))
+    with app.app_context():
+        texts = db.session.execute(sa.text("SELECT value_text FROM answer")).scalars().all()
+    assert "Daan Smit" not in texts and "06 12345678" not in texts
+
+
+def test_source_tag_is_kept_from_the_link(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open("?bron=Instagram")
+    r.post(0, PAGE_1, bron="instagram")
+    assert r.post(2, ALL, bron="instagram").status_code == 303
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT source FROM response")).scalar() == "instagram"
+    r2 = respondent(demo_survey.slug)
+    html = r2.open('?bron=<script>').get_data(as_text=True)
+    assert 'name="bron"' not in html  # anything but a short tag is ignored
+
+
+def test_validation_error_reshows_every_answer(demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    r.post(0, PAGE_1)
+    bad = {**PAGE_1, **PAGE_2, "q_cijfer": "", "q_activiteiten__anders": ""}
+    page = r.post(1, bad)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="foutmeldingen"' in html
+    assert 'href="#q_cijfer-0"' in html and 'href="#q_activiteiten__anders"' in html
+    assert "Kies een cijfer van 1 tot en met 10." in html
+    assert 'value="onvoldoende" checked' in html
+    assert 'value="sport" checked' in html and 'value="anders" checked' in html
+    assert '<input type="hidden" name="q_leeftijd" value="17">' in html
+
+
+@pytest.mark.parametrize("age", ["11", "26", "40"])
+def test_age_gate_stores_nothing(app, demo_survey, respondent, age) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    page = r.post(0, {"q_leeftijd": age, "q_gemeente": "GM0114"})
+    assert page.status_code == 200
+    assert "Deze peiling is voor jongeren van 12 tot en met 25 jaar" in page.get_data(as_text=True)
+    assert r.post(2, {**ALL, "q_leeftijd": age}).status_code == 200  # also at the final submit
+    assert count_rows(app, "response") == 0 and count_rows(app, "answer") == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "text"),
+    [
+        ({"status": "draft"}, 404, "Deze peiling bestaat niet"),
+        ({"status": "closed"}, 410, "Deze peiling is gesloten"),
+        ({"closes_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}, 410, "gesloten"),
+        ({"opens_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}, 403,
+         "Deze peiling is nog niet begonnen"),
+    ],
+)
+def test_unavailable_surveys_get_friendly_pages(make_survey, client, fields, status, text) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**fields)
+    for response in (client.get(f"/p/{survey.slug}"), client.post(f"/p/{survey.slug}")):
+        assert response.status_code == status
+        assert text in response.get_data(as_text=True)
+        assert 'lang="nl"' in response.get_data(as_text=True)
+
+
+def test_unknown_survey_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/p/bestaat-niet")
+    assert response.status_code == 404
+    assert "Deze peiling bestaat niet" in response.get_data(as_text=True)
+
+
+def test_double_submit_and_refresh_store_one_response(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    assert complete(r).status_code == 303
+    again = r.post(2, ALL)  # double click, or "resend" after refresh
+    assert again.status_code == 303 and again.headers["Location"].endswith("/bedankt")
+    r.client.delete_cookie(f"peiling_{demo_survey.id}", path=f"/p/{demo_survey.slug}")
+    assert r.post(2, ALL).status_code == 303  # a retry without the cookie: still one response
+    assert count_rows(app, "response") == 1
+    assert count_rows(app, "volunteer") == 1
+
+
+def test_concurrent_duplicate_posts_store_one_response(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    body = {"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder", **ALL}
+    cookie = r.client.get_cookie("peiling_session").value
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send() -> None:
+        c = app.test_client()
+        c.set_cookie("peiling_session", cookie)
+        barrier.wait()
+        statuses.append(c.post(f"/p/{demo_survey.slug}", data=body).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert statuses == [303, 303]
+    assert count_rows(app, "response") == 1
+    assert count_rows(app, "answer") == 10
+
+
+def test_second_response_from_same_browser_is_refused(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    complete(r)
+    page = r.client.get(f"/p/{demo_survey.slug}")
+    assert "Je hebt al meegedaan" in page.get_data(as_text=True)
+    r2 = respondent(demo_survey.slug)  # same client, so the same cookies
+    r2.csrf, r2.token = r.csrf, "A" * 32  # a new form token, e.g. from a second tab
+    assert r2.post(2, ALL).status_code == 409
+    assert count_rows(app, "response") == 1
+
+
+def test_multiple_responses_when_the_survey_allows_it(app, make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(allow_multiple_responses=True)
+    for _ in range(2):
+        r = respondent(survey.slug)
+        r.open()
+        assert r.post(0, {"q_vraag": "ja"}).status_code == 303
+    assert count_rows(app, "response") == 2
+
+
+def test_honeypot_looks_like_success_and_stores_nothing(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    response = r.post(2, ALL, website="http://spam.example")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/bedankt")
+    assert count_rows(app, "response") == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"csrf_token": "bogus"}, 400),
+        ({"q_genoeg_te_doen": "zeker"}, 422),  # unknown option code
+        ({"q_activiteiten": ["sport", "paardrijden"]}, 422),
+        ({"q_cijfer": "12"}, 422),  # out of range
+        ({"q_leeftijd": "-3"}, 422),
+        ({"q_opmerking": "x" * 100_000}, 422),  # 100 KB text answer
+        ({"token": "short"}, 400),
+    ],
+)
+def test_bad_submissions_get_4xx_and_store_nothing(app, demo_survey, respondent, change, status) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    data = {"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder", **ALL}
+    data.update(change)
+    response = r.client.post(f"/p/{demo_survey.slug}", data=data)
+    assert response.status_code == status
+    html = response.get_data(as_text=True)
+    assert "Traceback" not in html and 'lang="nl"' in html
+    if status == 422:
+        assert 'id="foutmeldingen"' in html
+        assert 'value="Daan Smit"' in html  # answers are kept
+    assert count_rows(app, "response") == 0
+
+
+def test_invalid_utf8_is_refused(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    body = urlencode({"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder",
+                      **{k: v for k, v in ALL.items() if isinstance(v, str)}})
+    for bad in (b"&q_opmerking=%ff%fe", b"&q_opmerking=\xff\xfe"):
+        response = r.client.post(f"/p/{demo_survey.slug}", data=body.encode() + bad,
+                                 content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 400
+        assert "Er ging iets mis met je verzoek" in response.get_data(as_text=True)
+    assert count_rows(app, "response") == 0
+
+
+def test_oversized_post_is_refused(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    response = r.post(2, {**ALL, "q_opmerking": "x" * 600_000})
+    assert response.status_code == 413
+    assert "Te veel gegevens" in response.get_data(as_text=True)
+    assert count_rows(app, "response") == 0
+
+
+def test_expired_csrf_token_keeps_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    r.client.delete_cookie("peiling_session")  # the session expired in the meantime
+    page = r.post(2, ALL)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "Je sessie was verlopen" in html
+    assert 'value="Daan Smit"' in html and '<input type="hidden" name="q_cijfer" value="6">' in html
+    assert r.post(2, ALL).status_code == 303  # the fresh token in that page works
+    assert count_rows(app, "response") == 1
+
+
+def test_database_error_shows_retry_page_with_answers_then_stores_once(
+    app, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    r.post(0, PAGE_1)
+    with app.app_context():  # a real failure: the answer table is briefly gone
+        db.session.execute(sa.text("ALTER TABLE answer RENAME TO answer_away"))
+        db.session.commit()
+    try:
+        page = r.post(2, ALL)
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text("ALTER TABLE answer_away RENAME TO answer"))
+            db.session.commit()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503
+    assert "Het opslaan is niet gelukt" in html and "Traceback" not in html
+    assert 'value="Daan Smit"' in html and 'value="Meer te doen graag!"' not in html
+    assert "Meer te doen graag!</textarea>" in html
+    assert count_rows(app, "response") == 0  # the half-done transaction was rolled back
+    assert r.post(2, ALL).status_code == 303
+    assert r.post(2, ALL).status_code == 303
+    assert count_rows(app, "response") == 1 and count_rows(app, "answer") == 10
+
+
+def test_pages_carry_no_third_party_references(demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    html = r.open().get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html and 'src="//' not in html
+    assert 'lang="nl"' in html
+    assert "Content-Security-Policy" in r.last.headers
+    assert "unsafe-inline" not in r.last.headers["Content-Security-Policy"]
