@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app peiling
 CHROMIUM ?= /usr/bin/chromium
+PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench lint format chromium wrk clean
@@ -20,12 +21,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-## run: install, migrate the SQLite database in instance/, load the demo, serve on :5000
+## run: install, migrate the SQLite database in instance/, load the demo, serve on :$(PORT)
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo --responses 833 --if-empty
-	@echo "Peiling draait op http://127.0.0.1:5000/p/jongerenpeiling-demo (stoppen: Ctrl-C)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Peiling draait op http://127.0.0.1:$(PORT)/p/jongerenpeiling-demo (stoppen: Ctrl-C)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## test: install the test extras and Chromium, then run the whole suite
 test: $(VENV)/.installed-test chromium

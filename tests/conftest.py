@@ -104,9 +104,11 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 
 def demo_definition() -> dict[str, Any]:
-    text = resources.files("peiling.surveys").joinpath(
-        "definitions", "jongerenpeiling-demo.json"
-    ).read_text(encoding="utf-8")
+    text = (
+        resources.files("peiling.surveys")
+        .joinpath("definitions", "jongerenpeiling-demo.json")
+        .read_text(encoding="utf-8")
+    )
     return json.loads(text)
 
 
@@ -121,8 +123,8 @@ def make_survey(app: Flask):  # type: ignore[no-untyped-def]
             "kind": "flash_poll",
             "status": "open",
             "region": "drenthe",
-            "pages": pages or [{"questions": [{"code": "vraag", "type": "short_text",
-                                               "text": "Iets?"}]}],
+            "pages": pages
+            or [{"questions": [{"code": "vraag", "type": "short_text", "text": "Iets?"}]}],
         }
         data.update(fields)
         with app.app_context():
@@ -167,8 +169,14 @@ class Respondent:
         self.last = response
 
     def post(self, page: int, answers: dict[str, Any], action: str = "verder", **extra: Any):  # type: ignore[no-untyped-def]
-        data = {"csrf_token": self.csrf, "token": self.token, "pagina": str(page),
-                "actie": action, **answers, **extra}
+        data = {
+            "csrf_token": self.csrf,
+            "token": self.token,
+            "pagina": str(page),
+            "actie": action,
+            **answers,
+            **extra,
+        }
         response = self.client.post(self.url, data=data)
         self._remember(response)
         return response

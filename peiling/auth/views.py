@@ -38,7 +38,9 @@ def safe_next(target: str | None) -> str:
     if not target:
         return url_for("analysis.index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" as "//host", so a backslash is as dangerous as a second slash.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
         return url_for("analysis.index")
     return target
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from peiling.auth.models import Role, User
@@ -64,6 +64,7 @@ def _demo_login(instance: Path) -> tuple[str, str | None]:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--responses", default=0, show_default=True, help="Voeg N nepantwoorden toe.")
 @click.option(
     "--if-empty", is_flag=True, help="Voeg de antwoorden alleen toe als er nog geen zijn."

@@ -9,11 +9,25 @@ import pytest
 from peiling.surveys.answers import Problems, clean
 
 ALL_TYPES = [
-    {"code": "keuze", "type": "single_choice", "text": "Keuze?",
-     "options": [{"code": "a", "label": "A"}, {"code": "b", "label": "B"}], "other": True},
-    {"code": "meer", "type": "multiple_choice", "text": "Meer?", "max_choices": 2,
-     "options": [{"code": "x", "label": "X"}, {"code": "y", "label": "Y"},
-                 {"code": "z", "label": "Z"}], "other": True},
+    {
+        "code": "keuze",
+        "type": "single_choice",
+        "text": "Keuze?",
+        "options": [{"code": "a", "label": "A"}, {"code": "b", "label": "B"}],
+        "other": True,
+    },
+    {
+        "code": "meer",
+        "type": "multiple_choice",
+        "text": "Meer?",
+        "max_choices": 2,
+        "options": [
+            {"code": "x", "label": "X"},
+            {"code": "y", "label": "Y"},
+            {"code": "z", "label": "Z"},
+        ],
+        "other": True,
+    },
     {"code": "janee", "type": "yes_no", "text": "Ja of nee?"},
     {"code": "eens", "type": "agree_scale", "text": "Eens?"},
     {"code": "cijfer", "type": "grade", "text": "Cijfer?"},
@@ -23,8 +37,12 @@ ALL_TYPES = [
     {"code": "lang", "type": "long_text", "text": "Lang?", "max_length": 50},
     {"code": "leeftijd", "type": "age", "text": "Leeftijd?"},
     {"code": "gemeente", "type": "municipality", "text": "Gemeente?"},
-    {"code": "helpen", "type": "volunteer", "text": "Helpen?",
-     "options": [{"code": "sport", "label": "Sport"}, {"code": "muziek", "label": "Muziek"}]},
+    {
+        "code": "helpen",
+        "type": "volunteer",
+        "text": "Helpen?",
+        "options": [{"code": "sport", "label": "Sport"}, {"code": "muziek", "label": "Muziek"}],
+    },
 ]
 
 
@@ -45,8 +63,11 @@ def run(defn, code: str, raw: dict[str, Any]):  # type: ignore[no-untyped-def]
     ("code", "raw", "expected"),
     [
         ("keuze", {"q_keuze": "b"}, {"codes": ("b",)}),
-        ("keuze", {"q_keuze": "anders", "q_keuze__anders": " Iets eigens "},
-         {"codes": ("anders",), "other": "Iets eigens"}),
+        (
+            "keuze",
+            {"q_keuze": "anders", "q_keuze__anders": " Iets eigens "},
+            {"codes": ("anders",), "other": "Iets eigens"},
+        ),
         ("meer", {"q_meer": ["x", "z"]}, {"codes": ("x", "z")}),
         ("janee", {"q_janee": "nee"}, {"codes": ("nee",)}),
         ("eens", {"q_eens": "4"}, {"codes": ("4",)}),
@@ -58,8 +79,11 @@ def run(defn, code: str, raw: dict[str, Any]):  # type: ignore[no-untyped-def]
         ("lang", {"q_lang": "regel 1\r\nregel 2"}, {"text": "regel 1\nregel 2"}),
         ("leeftijd", {"q_leeftijd": "16"}, {"number": 16.0}),
         ("gemeente", {"q_gemeente": "GM0114"}, {"codes": ("GM0114",)}),
-        ("helpen", {"q_helpen": "nee", "q_helpen__naam": "Weg"}, {"willing": False,
-                                                                  "volunteer": None}),
+        (
+            "helpen",
+            {"q_helpen": "nee", "q_helpen__naam": "Weg"},
+            {"willing": False, "volunteer": None},
+        ),
     ],
 )
 def test_valid_answers(defn, code, raw, expected) -> None:  # type: ignore[no-untyped-def]
@@ -70,10 +94,17 @@ def test_valid_answers(defn, code, raw, expected) -> None:  # type: ignore[no-un
 
 
 def test_volunteer_yes_keeps_contact_details_and_activities(defn) -> None:  # type: ignore[no-untyped-def]
-    result, errors = run(defn, "helpen", {
-        "q_helpen": "ja", "q_helpen__naam": "Sanne de Vries", "q_helpen__email": "Sanne@Example.org",
-        "q_helpen__telefoon": "", "q_helpen__act": ["muziek"],
-    })
+    result, errors = run(
+        defn,
+        "helpen",
+        {
+            "q_helpen": "ja",
+            "q_helpen__naam": "Sanne de Vries",
+            "q_helpen__email": "Sanne@Example.org",
+            "q_helpen__telefoon": "",
+            "q_helpen__act": ["muziek"],
+        },
+    )
     assert errors == []
     assert result.willing is True
     assert result.volunteer.name == "Sanne de Vries"
@@ -106,10 +137,16 @@ def test_volunteer_yes_keeps_contact_details_and_activities(defn) -> None:  # ty
         ("komma", {"q_komma": "1e3"}, "Vul een getal in, bijvoorbeeld 2,5."),
         ("komma", {"q_komma": "10,5"}, "Vul een getal in van 0 tot en met 10."),
         ("kort", {}, "Vul een antwoord in."),
-        ("kort", {"q_kort": "x" * 201}, "Je antwoord is te lang: gebruik maximaal 200 tekens "
-                                        "(nu 201)."),
-        ("lang", {"q_lang": "y" * 51}, "Je antwoord is te lang: gebruik maximaal 50 tekens "
-                                       "(nu 51)."),
+        (
+            "kort",
+            {"q_kort": "x" * 201},
+            "Je antwoord is te lang: gebruik maximaal 200 tekens (nu 201).",
+        ),
+        (
+            "lang",
+            {"q_lang": "y" * 51},
+            "Je antwoord is te lang: gebruik maximaal 50 tekens (nu 51).",
+        ),
         ("leeftijd", {}, "Vul je leeftijd in."),
         ("leeftijd", {"q_leeftijd": "16 jaar"}, "Vul je leeftijd in jaren in, bijvoorbeeld 16."),
         ("leeftijd", {"q_leeftijd": "130"}, "Vul je leeftijd in jaren in, bijvoorbeeld 16."),
@@ -117,14 +154,31 @@ def test_volunteer_yes_keeps_contact_details_and_activities(defn) -> None:  # ty
         ("gemeente", {"q_gemeente": "GM0014"}, "Kies een van de antwoorden uit de lijst."),
         ("helpen", {}, "Kies ja of nee."),
         ("helpen", {"q_helpen": "ja", "q_helpen__email": "a@b.nl"}, "Vul je naam in."),
-        ("helpen", {"q_helpen": "ja", "q_helpen__naam": "Bo"},
-         "Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken."),
-        ("helpen", {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__email": "bo@"},
-         "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl."),
-        ("helpen", {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__telefoon": "bel me"},
-         "Vul een geldig telefoonnummer in, zoals 06 12345678."),
-        ("helpen", {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__telefoon": "0612345678",
-                    "q_helpen__act": "koken"}, "Kies activiteiten uit de lijst."),
+        (
+            "helpen",
+            {"q_helpen": "ja", "q_helpen__naam": "Bo"},
+            "Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken.",
+        ),
+        (
+            "helpen",
+            {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__email": "bo@"},
+            "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.",
+        ),
+        (
+            "helpen",
+            {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__telefoon": "bel me"},
+            "Vul een geldig telefoonnummer in, zoals 06 12345678.",
+        ),
+        (
+            "helpen",
+            {
+                "q_helpen": "ja",
+                "q_helpen__naam": "Bo",
+                "q_helpen__telefoon": "0612345678",
+                "q_helpen__act": "koken",
+            },
+            "Kies activiteiten uit de lijst.",
+        ),
     ],
 )
 def test_validation_errors(defn, code, raw, message) -> None:  # type: ignore[no-untyped-def]

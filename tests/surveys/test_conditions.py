@@ -15,20 +15,39 @@ def survey_pages(op: str, values: list[str]) -> list[dict]:
     cond = {"question": "kleur", "op": op}
     cond.update({"value": values[0]} if op == "equals" else {"values": values})
     return [
-        {"title": "Een", "questions": [
-            {"code": "kleur", "type": "multiple_choice", "text": "Kleur?", "options": OPTIONS},
-            {"code": "waarom", "type": "short_text", "text": "Waarom?", "required": True,
-             "show_if": cond},
-        ]},
-        {"title": "Twee", "show_if": cond, "questions": [
-            {"code": "meer", "type": "long_text", "text": "Vertel meer", "required": True},
-            {"code": "leuk", "type": "yes_no", "text": "Leuk?"},
-        ]},
-        {"title": "Drie", "questions": [
-            {"code": "slot", "type": "yes_no", "text": "Klaar?"},
-            {"code": "na_meer", "type": "short_text", "text": "Na meer?",
-             "show_if": {"question": "leuk", "op": "not", "values": ["nee"]}},
-        ]},
+        {
+            "title": "Een",
+            "questions": [
+                {"code": "kleur", "type": "multiple_choice", "text": "Kleur?", "options": OPTIONS},
+                {
+                    "code": "waarom",
+                    "type": "short_text",
+                    "text": "Waarom?",
+                    "required": True,
+                    "show_if": cond,
+                },
+            ],
+        },
+        {
+            "title": "Twee",
+            "show_if": cond,
+            "questions": [
+                {"code": "meer", "type": "long_text", "text": "Vertel meer", "required": True},
+                {"code": "leuk", "type": "yes_no", "text": "Leuk?"},
+            ],
+        },
+        {
+            "title": "Drie",
+            "questions": [
+                {"code": "slot", "type": "yes_no", "text": "Klaar?"},
+                {
+                    "code": "na_meer",
+                    "type": "short_text",
+                    "text": "Na meer?",
+                    "show_if": {"question": "leuk", "op": "not", "values": ["nee"]},
+                },
+            ],
+        },
     ]
 
 
@@ -68,10 +87,14 @@ def test_condition_on_hidden_question_is_false(make_survey, compiled) -> None:  
 
 def stored(app, survey_id: int) -> dict[str, list]:  # type: ignore[no-untyped-def]
     with app.app_context():
-        rows = db.session.execute(sa.text(
-            "SELECT q.code, o.code, a.value_text FROM answer a JOIN question q ON q.id = "
-            "a.question_id LEFT JOIN question_option o ON o.id = a.option_id "
-            "WHERE a.survey_id = :s ORDER BY q.code, o.code"), {"s": survey_id}).all()
+        rows = db.session.execute(
+            sa.text(
+                "SELECT q.code, o.code, a.value_text FROM answer a JOIN question q ON q.id = "
+                "a.question_id LEFT JOIN question_option o ON o.id = a.option_id "
+                "WHERE a.survey_id = :s ORDER BY q.code, o.code"
+            ),
+            {"s": survey_id},
+        ).all()
     result: dict[str, list] = {}
     for code, option, text in rows:
         result.setdefault(code, []).append(option or text)
@@ -107,8 +130,11 @@ def test_visible_required_question_is_required(app, make_survey, respondent) -> 
     answers = {"q_kleur": "blauw", "q_waarom": "mooi", "q_meer": "lang verhaal"}
     assert r.post(1, answers).status_code == 200
     assert r.post(2, answers).status_code == 303
-    assert stored(app, survey.id) == {"kleur": ["blauw"], "meer": ["lang verhaal"],
-                                      "waarom": ["mooi"]}
+    assert stored(app, survey.id) == {
+        "kleur": ["blauw"],
+        "meer": ["lang verhaal"],
+        "waarom": ["mooi"],
+    }
 
 
 def test_same_page_condition_is_rendered_with_a_note_and_live_attribute(

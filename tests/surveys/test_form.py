@@ -13,12 +13,20 @@ from peiling.extensions import db
 from tests.conftest import count_rows
 
 PAGE_1 = {"q_leeftijd": "17", "q_gemeente": "GM0106"}
-PAGE_2 = {"q_genoeg_te_doen": "onvoldoende", "q_organiseren": "ja",
-          "q_activiteiten": ["sport", "anders"], "q_activiteiten__anders": "Skatebaan",
-          "q_cijfer": "6"}
-PAGE_3 = {"q_opmerking": "Meer te doen graag!", "q_helpen": "ja",
-          "q_helpen__naam": "Daan Smit", "q_helpen__telefoon": "06 12345678",
-          "q_helpen__act": ["sport"]}
+PAGE_2 = {
+    "q_genoeg_te_doen": "onvoldoende",
+    "q_organiseren": "ja",
+    "q_activiteiten": ["sport", "anders"],
+    "q_activiteiten__anders": "Skatebaan",
+    "q_cijfer": "6",
+}
+PAGE_3 = {
+    "q_opmerking": "Meer te doen graag!",
+    "q_helpen": "ja",
+    "q_helpen__naam": "Daan Smit",
+    "q_helpen__telefoon": "06 12345678",
+    "q_helpen__act": ["sport"],
+}
 ALL = {**PAGE_1, **PAGE_2, **PAGE_3}
 
 
@@ -39,16 +47,21 @@ def test_complete_journey_stores_one_response(app, demo_survey, respondent) -> N
     assert "Bedankt voor het meedoen!" in thanks.get_data(as_text=True)
     assert f"/p/{demo_survey.slug}/privacy" in thanks.get_data(as_text=True)
     with app.app_context():
-        resp = db.session.execute(sa.text(
-            "SELECT municipality_code, age, source FROM response")).one()
+        resp = db.session.execute(
+            sa.text("SELECT municipality_code, age, source FROM response")
+        ).one()
         assert tuple(resp) == ("GM0106", 17, None)
-        answers = db.session.execute(sa.text(
-            "SELECT q.code, o.code, a.value_number, a.value_text, a.municipality_code "
-            "FROM answer a JOIN question q ON q.id = a.question_id "
-            "LEFT JOIN question_option o ON o.id = a.option_id ORDER BY q.position, COALESCE(o.position, -1)"
-        )).all()
-        volunteer = db.session.execute(sa.text(
-            "SELECT name, email, phone, municipality_code FROM volunteer")).one()
+        answers = db.session.execute(
+            sa.text(
+                "SELECT q.code, o.code, a.value_number, a.value_text, a.municipality_code "
+                "FROM answer a JOIN question q ON q.id = a.question_id "
+                "LEFT JOIN question_option o ON o.id = a.option_id "
+                "ORDER BY q.position, COALESCE(o.position, -1)"
+            )
+        ).all()
+        volunteer = db.session.execute(
+            sa.text("SELECT name, email, phone, municipality_code FROM volunteer")
+        ).one()
     assert [tuple(a[:4]) for a in answers] == [
         ("leeftijd", None, 17.0, None),
         ("gemeente", None, None, "GM0106"),
@@ -80,7 +93,7 @@ def test_source_tag_is_kept_from_the_link(app, demo_survey, respondent) -> None:
     with app.app_context():
         assert db.session.execute(sa.text("SELECT source FROM response")).scalar() == "instagram"
     r2 = respondent(demo_survey.slug)
-    html = r2.open('?bron=<script>').get_data(as_text=True)
+    html = r2.open("?bron=<script>").get_data(as_text=True)
     assert 'name="bron"' not in html  # anything but a short tag is ignored
 
 
@@ -117,8 +130,11 @@ def test_age_gate_stores_nothing(app, demo_survey, respondent, age) -> None:  # 
         ({"status": "draft"}, 404, "Deze peiling bestaat niet"),
         ({"status": "closed"}, 410, "Deze peiling is gesloten"),
         ({"closes_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}, 410, "gesloten"),
-        ({"opens_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}, 403,
-         "Deze peiling is nog niet begonnen"),
+        (
+            {"opens_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()},
+            403,
+            "Deze peiling is nog niet begonnen",
+        ),
     ],
 )
 def test_unavailable_surveys_get_friendly_pages(make_survey, client, fields, status, text) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +226,9 @@ def test_honeypot_looks_like_success_and_stores_nothing(app, demo_survey, respon
         ({"token": "short"}, 400),
     ],
 )
-def test_bad_submissions_get_4xx_and_store_nothing(app, demo_survey, respondent, change, status) -> None:  # type: ignore[no-untyped-def]
+def test_bad_submissions_get_4xx_and_store_nothing(
+    app, demo_survey, respondent, change, status
+) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     r.open()
     data = {"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder", **ALL}
@@ -228,11 +246,21 @@ def test_bad_submissions_get_4xx_and_store_nothing(app, demo_survey, respondent,
 def test_invalid_utf8_is_refused(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     r.open()
-    body = urlencode({"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder",
-                      **{k: v for k, v in ALL.items() if isinstance(v, str)}})
+    body = urlencode(
+        {
+            "csrf_token": r.csrf,
+            "token": r.token,
+            "pagina": "2",
+            "actie": "verder",
+            **{k: v for k, v in ALL.items() if isinstance(v, str)},
+        }
+    )
     for bad in (b"&q_opmerking=%ff%fe", b"&q_opmerking=\xff\xfe"):
-        response = r.client.post(f"/p/{demo_survey.slug}", data=body.encode() + bad,
-                                 content_type="application/x-www-form-urlencoded")
+        response = r.client.post(
+            f"/p/{demo_survey.slug}",
+            data=body.encode() + bad,
+            content_type="application/x-www-form-urlencoded",
+        )
         assert response.status_code == 400
         assert "Er ging iets mis met je verzoek" in response.get_data(as_text=True)
     assert count_rows(app, "response") == 0
