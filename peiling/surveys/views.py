@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from peiling.extensions import db
 from peiling.surveys import bp
-from peiling.surveys.answers import Problems
+from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition
 from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.logic import visible_pages
@@ -151,7 +151,14 @@ def _page_index() -> int:
     return int(value) if value.isdigit() and len(value) < 4 else 0
 
 
-def _submit(defn, answers, raw, token, source) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def _submit(
+    defn: SurveyDef,
+    answers: dict[str, Cleaned],
+    raw: Mapping[str, Sequence[str]],
+    token: str,
+    source: str | None,
+) -> ResponseReturnValue:
+    """Store the response once and redirect to the thank-you page (or say why not)."""
     thanks = redirect(url_for(".thanks", slug=defn.slug), 303)
     try:
         if _already_responded(defn) and not token_used(db.session, token):
