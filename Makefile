@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint format chromium wrk clean
+.PHONY: run test bench lint format screenshots chromium wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(VENV)/.installed-test chromium
 ## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL
 bench: $(VENV)/.installed-test wrk
 	$(BIN)/python -m bench.run
+
+## screenshots: render the README's screenshots (docs/screenshots/) in Chromium
+screenshots: $(VENV)/.installed-test chromium
+	$(BIN)/python scripts/screenshots.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -1,0 +1,63 @@
+"""Render the README's screenshots in Chromium from a throwaway demo database.
+
+Usage: .venv/bin/python scripts/screenshots.py  (or `make screenshots`)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from peiling import create_app
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/shots.sqlite", "SECRET_KEY": "shots"}
+        )
+        app.instance_path = tmp
+        with app.app_context():
+            upgrade()
+        app.test_cli_runner().invoke(args=["demo"])
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}/p/jongerenpeiling-demo"
+        try:
+            shoot(base)
+        finally:
+            server.shutdown()
+
+
+def shoot(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+        )
+        page.goto(base)
+        page.get_by_label("Hoe oud ben je?").fill("16")
+        page.get_by_label("In welke gemeente woon je?").select_option(label="Emmen")
+        page.get_by_role("button", name="Volgende").click()
+        page.locator("#vraag-genoeg_te_doen").get_by_label("Nee, te weinig").check()
+        page.locator("#vraag-organiseren").get_by_label("Ja", exact=True).check()
+        page.locator("#vraag-activiteiten").get_by_label("Sport en bewegen").check()
+        page.screenshot(path=OUT / "form-phone.png")
+        page.goto(base)
+        page.get_by_label("Hoe oud ben je?").fill("zeventien")
+        page.get_by_role("button", name="Volgende").click()
+        page.screenshot(path=OUT / "form-errors.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
