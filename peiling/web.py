@@ -19,19 +19,30 @@ CSP = (
 )
 
 MESSAGES = {
-    400: ("Er ging iets mis met je verzoek", "Je browser stuurde iets dat we niet begrijpen. "
-          "Ga terug en probeer het nog eens."),
+    400: (
+        "Er ging iets mis met je verzoek",
+        "Je browser stuurde iets dat we niet begrijpen. Ga terug en probeer het nog eens.",
+    ),
     403: ("Geen toegang", "Je hebt geen toegang tot deze pagina."),
     404: ("Pagina niet gevonden", "Deze pagina bestaat niet (meer). Controleer de link."),
     405: ("Dat kan zo niet", "Deze pagina kan op deze manier niet worden gebruikt."),
-    413: ("Te veel gegevens", "Je stuurde meer tekst dan we kunnen opslaan. Maak je antwoorden "
-          "korter en probeer het opnieuw."),
-    429: ("Even rustig aan", "Er kwamen te veel verzoeken tegelijk. Wacht even en probeer het "
-          "dan opnieuw."),
-    500: ("Er ging iets mis", "Er ging bij ons iets mis. Probeer het over een paar minuten "
-          "opnieuw."),
-    503: ("Even niet bereikbaar", "We kunnen je verzoek nu even niet verwerken. Probeer het over "
-          "een minuut opnieuw."),
+    413: (
+        "Te veel gegevens",
+        "Je stuurde meer tekst dan we kunnen opslaan. Maak je antwoorden "
+        "korter en probeer het opnieuw.",
+    ),
+    429: (
+        "Even rustig aan",
+        "Er kwamen te veel verzoeken tegelijk. Wacht even en probeer het dan opnieuw.",
+    ),
+    500: (
+        "Er ging iets mis",
+        "Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw.",
+    ),
+    503: (
+        "Even niet bereikbaar",
+        "We kunnen je verzoek nu even niet verwerken. Probeer het over een minuut opnieuw.",
+    ),
 }
 
 

@@ -22,9 +22,7 @@ class SurveySummary:
 def survey_overview(session: Session) -> list[SurveySummary]:
     """Every survey with its number of responses (one grouped query)."""
     counts = (
-        select(Response.survey_id, func.count().label("n"))
-        .group_by(Response.survey_id)
-        .subquery()
+        select(Response.survey_id, func.count().label("n")).group_by(Response.survey_id).subquery()
     )
     rows = session.execute(
         select(Survey.id, Survey.slug, Survey.title, Survey.status, counts.c.n)

@@ -27,10 +27,12 @@ def load_user(user_id: str) -> User | None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mailadres", validators=[DataRequired("Vul je e-mailadres in."),
-                                                   Length(max=254)])
-    password = PasswordField("Wachtwoord", validators=[DataRequired("Vul je wachtwoord in."),
-                                                      Length(max=200)])
+    email = EmailField(
+        "E-mailadres", validators=[DataRequired("Vul je e-mailadres in."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Wachtwoord", validators=[DataRequired("Vul je wachtwoord in."), Length(max=200)]
+    )
 
 
 def safe_next(target: str | None) -> str:
@@ -39,8 +41,13 @@ def safe_next(target: str | None) -> str:
         return url_for("analysis.index")
     parts = urlsplit(target)
     # Browsers read "/\\host" as "//host", so a backslash is as dangerous as a second slash.
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return url_for("analysis.index")
     return target
 

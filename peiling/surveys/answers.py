@@ -65,8 +65,13 @@ def input_id(q: QuestionDef, part: str = "") -> str:
     """The id of the first input of a question (or of one of its parts)."""
     if part:
         return f"q_{q.code}__{part}"
-    if q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT, QuestionType.NUMBER,
-                  QuestionType.AGE, QuestionType.MUNICIPALITY):
+    if q.type in (
+        QuestionType.SHORT_TEXT,
+        QuestionType.LONG_TEXT,
+        QuestionType.NUMBER,
+        QuestionType.AGE,
+        QuestionType.MUNICIPALITY,
+    ):
         return q.field
     return f"{q.field}-0"
 

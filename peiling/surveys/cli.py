@@ -74,9 +74,11 @@ def demo_command(responses: int, if_empty: bool, seed: int | None) -> None:
     """Laad de demo-jongerenpeiling en maak een demo-account (verandert niets bij herhaling)."""
     survey = db.session.scalar(select(Survey).where(Survey.slug == DEMO_SLUG))
     if survey is None:
-        text = resources.files("peiling.surveys").joinpath(
-            "definitions", f"{DEMO_SLUG}.json"
-        ).read_text(encoding="utf-8")
+        text = (
+            resources.files("peiling.surveys")
+            .joinpath("definitions", f"{DEMO_SLUG}.json")
+            .read_text(encoding="utf-8")
+        )
         survey = import_definition(json.loads(text))
         click.echo(f"Demo-peiling geladen: /p/{survey.slug}")
     else:

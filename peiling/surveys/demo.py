@@ -18,13 +18,29 @@ DEMO_SLUG = "jongerenpeiling-demo"
 
 # Rough number of young people per municipality, so that Emmen and Assen answer most.
 MUNICIPALITY_WEIGHTS = {
-    "GM1680": 4, "GM0106": 11, "GM1681": 4, "GM0109": 6, "GM1690": 4, "GM0114": 17,
-    "GM0118": 9, "GM0119": 6, "GM1731": 5, "GM1699": 5, "GM1730": 5, "GM1701": 3,
+    "GM1680": 4,
+    "GM0106": 11,
+    "GM1681": 4,
+    "GM0109": 6,
+    "GM1690": 4,
+    "GM0114": 17,
+    "GM0118": 9,
+    "GM0119": 6,
+    "GM1731": 5,
+    "GM1699": 5,
+    "GM1730": 5,
+    "GM1701": 3,
 }
 ENOUGH = {"ruim": 12, "genoeg": 35, "onvoldoende": 36, "weet_niet": 17}
 ACTIVITIES = {
-    "ontmoeting": 55, "sport": 45, "ontspanning": 40, "muziek": 38, "cultuur": 15,
-    "natuur": 14, "gamen": 12, "anders": 5,
+    "ontmoeting": 55,
+    "sport": 45,
+    "ontspanning": 40,
+    "muziek": 38,
+    "cultuur": 15,
+    "natuur": 14,
+    "gamen": 12,
+    "anders": 5,
 }
 OTHER_IDEAS = ["Skatebaan", "Zwemmen bij de plas", "Koken met elkaar", "Escape room"]
 REMARKS = [

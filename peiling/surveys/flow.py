@@ -29,9 +29,9 @@ def first_page(defn: SurveyDef, raw: Raw) -> PageDef:
     return visible_pages(defn, raw)[0]
 
 
-def check_questions(defn: SurveyDef, pages: list[PageDef], raw: Raw) -> tuple[
-    dict[str, Cleaned], Problems
-]:
+def check_questions(
+    defn: SurveyDef, pages: list[PageDef], raw: Raw
+) -> tuple[dict[str, Cleaned], Problems]:
     """Validate every visible question on `pages`; hidden questions are skipped entirely."""
     visible = visible_questions(defn, raw)
     problems = Problems()

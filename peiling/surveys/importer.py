@@ -47,8 +47,19 @@ SETTINGS = {
     QuestionType.LONG_TEXT: {"max_length"},
 }
 SURVEY_KEYS = {
-    "slug", "title", "introduction", "kind", "status", "opens_at", "closes_at", "age_min",
-    "age_max", "region", "privacy_statement", "allow_multiple_responses", "pages",
+    "slug",
+    "title",
+    "introduction",
+    "kind",
+    "status",
+    "opens_at",
+    "closes_at",
+    "age_min",
+    "age_max",
+    "region",
+    "privacy_statement",
+    "allow_multiple_responses",
+    "pages",
 }
 QUESTION_KEYS = {"code", "type", "text", "help", "required", "options", "other", "show_if"}
 QUESTION_KEYS |= {key for keys in SETTINGS.values() for key in keys}
@@ -69,8 +80,9 @@ class _Checker:
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
 
-    def text(self, data: dict[str, Any], key: str, where: str, required: bool = True,
-             limit: int = 10_000) -> str:
+    def text(
+        self, data: dict[str, Any], key: str, where: str, required: bool = True, limit: int = 10_000
+    ) -> str:
         value = data.get(key, "" if not required else None)
         if value is None or (required and isinstance(value, str) and not value.strip()):
             self.fail(where, f"veld '{key}' ontbreekt of is leeg")
@@ -142,10 +154,12 @@ def build_survey(session: Session, data: Any) -> Survey:
         slug=slug,
         title=checker.text(data, "title", "vragenlijst", limit=200),
         introduction=checker.text(data, "introduction", "vragenlijst", required=False),
-        kind=_enum_value(checker, SurveyKind, data.get("kind", "flash_poll"), "vragenlijst",
-                         "kind"),
-        status=_enum_value(checker, SurveyStatus, data.get("status", "draft"), "vragenlijst",
-                           "status"),
+        kind=_enum_value(
+            checker, SurveyKind, data.get("kind", "flash_poll"), "vragenlijst", "kind"
+        ),
+        status=_enum_value(
+            checker, SurveyStatus, data.get("status", "draft"), "vragenlijst", "status"
+        ),
         opens_at=_moment(checker, data, "opens_at"),
         closes_at=_moment(checker, data, "closes_at"),
         age_min=age_min,
@@ -176,16 +190,18 @@ def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
             position += 1
 
 
-def _build_page(checker: _Checker, raw: Any, page_no: int, seen: dict[str, Question],
-                survey: Survey) -> Page | None:
+def _build_page(
+    checker: _Checker, raw: Any, page_no: int, seen: dict[str, Question], survey: Survey
+) -> Page | None:
     where = f"pagina {page_no}"
     if not isinstance(raw, dict):
         checker.fail(where, "moet een object zijn met 'questions'")
         return None
     for key in sorted(set(raw) - {"title", "questions", "show_if"}):
         checker.fail(where, f"onbekend veld '{key}'")
-    page = Page(position=page_no - 1, title=checker.text(raw, "title", where, required=False),
-                survey=survey)
+    page = Page(
+        position=page_no - 1, title=checker.text(raw, "title", where, required=False), survey=survey
+    )
     page.show_if = _condition(checker, raw.get("show_if"), where, seen)
     questions = raw.get("questions")
     if not isinstance(questions, list) or not questions:
@@ -198,15 +214,19 @@ def _build_page(checker: _Checker, raw: Any, page_no: int, seen: dict[str, Quest
     return page
 
 
-def _build_question(checker: _Checker, raw: Any, where: str,
-                    seen: dict[str, Question]) -> Question | None:
+def _build_question(
+    checker: _Checker, raw: Any, where: str, seen: dict[str, Question]
+) -> Question | None:
     if not isinstance(raw, dict):
         checker.fail(where, "moet een object zijn")
         return None
     code = raw.get("code")
     if not isinstance(code, str) or not CODE_RE.match(code):
-        checker.fail(where, "veld 'code' moet beginnen met een kleine letter en mag alleen "
-                     "kleine letters, cijfers en _ bevatten")
+        checker.fail(
+            where,
+            "veld 'code' moet beginnen met een kleine letter en mag alleen "
+            "kleine letters, cijfers en _ bevatten",
+        )
         code = None
     else:
         where = f"vraag '{code}'"
@@ -232,8 +252,9 @@ def _build_question(checker: _Checker, raw: Any, where: str,
     return question
 
 
-def _settings(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
-              where: str) -> dict[str, Any]:
+def _settings(
+    checker: _Checker, raw: dict[str, Any], qtype: QuestionType, where: str
+) -> dict[str, Any]:
     allowed = SETTINGS.get(qtype, set())
     settings: dict[str, Any] = {}
     for key in sorted(set(raw) & {k for keys in SETTINGS.values() for k in keys}):
@@ -255,8 +276,9 @@ def _settings(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
     return settings
 
 
-def _options(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
-             where: str) -> list[Option]:
+def _options(
+    checker: _Checker, raw: dict[str, Any], qtype: QuestionType, where: str
+) -> list[Option]:
     given = raw.get("options")
     if qtype is QuestionType.YES_NO:
         pairs = list(YES_NO_OPTIONS)
@@ -271,10 +293,16 @@ def _options(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
             checker.fail(where, "veld 'options' moet minstens twee antwoordopties bevatten")
             given = []
         for n, opt in enumerate(given or [], start=1):
-            if not isinstance(opt, dict) or not CODE_RE.match(str(opt.get("code", ""))) \
-                    or not str(opt.get("label", "")).strip():
-                checker.fail(where, f"antwoordoptie {n} moet een 'code' (kleine letters, "
-                             "cijfers, _) en een 'label' hebben")
+            if (
+                not isinstance(opt, dict)
+                or not CODE_RE.match(str(opt.get("code", "")))
+                or not str(opt.get("label", "")).strip()
+            ):
+                checker.fail(
+                    where,
+                    f"antwoordoptie {n} moet een 'code' (kleine letters, "
+                    "cijfers, _) en een 'label' hebben",
+                )
                 continue
             pairs.append((opt["code"], str(opt["label"]).strip()))
     if raw.get("other"):
@@ -291,8 +319,9 @@ def _options(checker: _Checker, raw: dict[str, Any], qtype: QuestionType,
     ]
 
 
-def _condition(checker: _Checker, raw: Any, where: str,
-               seen: dict[str, Question]) -> dict[str, Any] | None:
+def _condition(
+    checker: _Checker, raw: Any, where: str, seen: dict[str, Question]
+) -> dict[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"question", "op", "value", "values"}:
@@ -300,8 +329,11 @@ def _condition(checker: _Checker, raw: Any, where: str,
         return None
     source = seen.get(raw.get("question"))  # type: ignore[arg-type]
     if source is None:
-        checker.fail(where, f"'show_if' verwijst naar vraag {raw.get('question')!r}, die niet "
-                     "eerder in de vragenlijst staat")
+        checker.fail(
+            where,
+            f"'show_if' verwijst naar vraag {raw.get('question')!r}, die niet "
+            "eerder in de vragenlijst staat",
+        )
         return None
     op = raw.get("op")
     if op not in OPERATORS:
@@ -314,11 +346,12 @@ def _condition(checker: _Checker, raw: Any, where: str,
     values = [str(v) for v in values]
     allowed = FIXED_VALUES.get(source.type, {o.code for o in source.options})
     if source.type not in FIXED_VALUES and not source.options:
-        checker.fail(where, f"'show_if' kan niet kijken naar vraag '{source.code}' van type "
-                     f"'{source.type.value}'")
+        checker.fail(
+            where,
+            f"'show_if' kan niet kijken naar vraag '{source.code}' van type '{source.type.value}'",
+        )
         return None
     for value in values:
         if value not in allowed:
-            checker.fail(where, f"'show_if': vraag '{source.code}' heeft geen antwoord "
-                         f"{value!r}")
+            checker.fail(where, f"'show_if': vraag '{source.code}' heeft geen antwoord {value!r}")
     return {"question": source.code, "op": op, "values": values}

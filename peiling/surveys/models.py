@@ -176,9 +176,7 @@ class Response(db.Model):
     __tablename__ = "response"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(
-        ForeignKey("survey.id", ondelete="CASCADE"), index=True
-    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     # Random key issued with the form: the unique constraint makes submission idempotent.
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
@@ -196,9 +194,7 @@ class Answer(db.Model):
 
     __tablename__ = "answer"
     __table_args__ = (
-        Index(
-            "ix_answer_counts", "survey_id", "question_id", "option_id", "municipality_code"
-        ),
+        Index("ix_answer_counts", "survey_id", "question_id", "option_id", "municipality_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -224,9 +220,7 @@ class Volunteer(db.Model):
     response_id: Mapped[int] = mapped_column(
         ForeignKey("response.id", ondelete="CASCADE"), unique=True
     )
-    survey_id: Mapped[int] = mapped_column(
-        ForeignKey("survey.id", ondelete="CASCADE"), index=True
-    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     municipality_code: Mapped[str | None] = mapped_column(String(6))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))

@@ -77,4 +77,3 @@ def page_context(
         "yes_no_labels": YES_NO_LABELS,
         "input_id": input_id,
     }
-

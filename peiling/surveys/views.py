@@ -67,9 +67,7 @@ def _responded_cookie(defn: SurveyDef) -> str:
 
 
 def _already_responded(defn: SurveyDef) -> bool:
-    return not defn.allow_multiple_responses and bool(
-        request.cookies.get(_responded_cookie(defn))
-    )
+    return not defn.allow_multiple_responses and bool(request.cookies.get(_responded_cookie(defn)))
 
 
 def clean_source(value: str | None) -> str | None:
