@@ -21,6 +21,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from peiling import create_app
+from peiling.database import dispose_engines
 from peiling.extensions import db
 from peiling.surveys import definition
 from peiling.surveys.cli import import_definition
@@ -72,8 +73,7 @@ def make_app(tmp: Path, name: str, **extra: Any) -> tuple[Flask, Any]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app, drop = make_app(tmp_path_factory.mktemp("db"), "main")
     yield app
-    with app.app_context():
-        db.engine.dispose()
+    dispose_engines(app)
     drop()
 
 

@@ -174,6 +174,7 @@ def compile_survey(session: Session, survey: Survey) -> SurveyDef:
 
 
 _cache: dict[int, SurveyDef] = {}
+_by_slug: dict[str, SurveyDef] = {}
 _lock = threading.Lock()
 
 
@@ -185,9 +186,20 @@ def get_definition(session: Session, survey: Survey) -> SurveyDef:
     compiled = compile_survey(session, survey)
     with _lock:
         _cache[survey.id] = compiled
+        _by_slug[compiled.slug] = compiled
     return compiled
+
+
+def last_served(slug: str) -> SurveyDef | None:
+    """The snapshot this process last built for `slug`, unchecked against the database.
+
+    Only for a caller that checks the survey's revision and status in the same statement
+    that uses it, as storing a response does.
+    """
+    return _by_slug.get(slug)
 
 
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _by_slug.clear()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from peiling.database import dialect_name, execute_idempotent
 from peiling.surveys.answers import Cleaned
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import (
@@ -69,24 +71,38 @@ def token_used(session: Session, token: str) -> bool:
     return bool(session.scalar(select(exists().where(Response.submission_token == token))))
 
 
+class SurveyChanged(Exception):
+    """The survey was closed or edited since its definition was cached: look it up again."""
+
+
 def store_response(
     session: Session, defn: SurveyDef, answers: dict[str, Cleaned], meta: ResponseMeta
 ) -> int:
-    """Insert one response with its answers and volunteer details in one transaction.
+    """Insert one response with its answers and volunteer details, atomically.
 
-    Returns the new response id. Raises DuplicateSubmission when the token was used before
-    (a double click, a refresh or a retry after a lost reply); the transaction is rolled back.
+    The survey must still be open and at `defn.revision`, checked in the same transaction,
+    so a cached definition can be used without looking the survey up first. Returns the
+    new response id. Raises SurveyChanged when the check fails, and DuplicateSubmission
+    when the token was used before (a double click, a refresh or a retry after a lost
+    reply); nothing is stored in either case.
     """
     municipality = _first(defn, answers, QuestionType.MUNICIPALITY, lambda a: a.codes[0])
     age = _first(defn, answers, QuestionType.AGE, lambda a: int(a.number))
+    now = meta.submitted_at or datetime.now(UTC)
     values: dict[str, Any] = {
         "survey_id": defn.id,
         "submission_token": meta.token,
         "municipality_code": municipality,
         "age": age,
         "source": meta.source,
-        "submitted_at": meta.submitted_at or datetime.now(UTC),
+        "submitted_at": now,
     }
+    # On PostgreSQL the session is not touched, so no Session is even created for it.
+    if dialect_name() == "postgresql":
+        return _store_in_one_statement(defn, answers, values)
+    if session.scalar(select(Survey.id).where(*_still_open(defn, now))) is None:
+        session.rollback()
+        raise SurveyChanged(defn.slug)
     try:
         response_id = session.execute(
             insert(Response).values(values).returning(Response.id)
@@ -102,6 +118,87 @@ def store_response(
         session.execute(insert(Volunteer), [volunteer])
     session.commit()
     return response_id
+
+
+def _still_open(defn: SurveyDef, now: datetime) -> list[Any]:
+    """The conditions of `availability()`, plus "not edited since `defn` was built"."""
+    return [
+        Survey.id == defn.id,
+        Survey.slug == defn.slug,
+        Survey.revision == defn.revision,
+        Survey.status == SurveyStatus.OPEN,
+        or_(Survey.opens_at.is_(None), Survey.opens_at <= now),
+        or_(Survey.closes_at.is_(None), Survey.closes_at > now),
+    ]
+
+
+# One round trip instead of one per table: data-modifying CTEs run as one atomic statement
+# (in autocommit mode, so without BEGIN and COMMIT round trips), and the answers travel as one
+# JSON document, which keeps the SQL text fixed (prepared once per connection) and costs far
+# less to send than four typed arrays. The survey check rides along in `s`; ON
+# CONFLICT makes a reused token insert nothing rather than raise, which also makes the
+# statement safe to retry.
+_STORE_PG = """
+WITH s AS (
+    SELECT id FROM survey
+    WHERE id = %(survey_id)s AND slug = %(slug)s AND revision = %(revision)s
+      AND status = 'open'
+      AND (opens_at IS NULL OR opens_at <= %(submitted_at)s)
+      AND (closes_at IS NULL OR closes_at > %(submitted_at)s)
+), r AS (
+    INSERT INTO response
+        (survey_id, submission_token, municipality_code, age, source, submitted_at)
+    SELECT s.id, %(submission_token)s, %(municipality_code)s, %(age)s, %(source)s,
+           %(submitted_at)s
+    FROM s
+    ON CONFLICT (submission_token) DO NOTHING
+    RETURNING id
+), a AS (
+    INSERT INTO answer (response_id, survey_id, question_id, option_id, municipality_code,
+                        value_number, value_text)
+    SELECT r.id, %(survey_id)s, v.question_id, v.option_id, %(municipality_code)s,
+           v.value_number, v.value_text
+    FROM r, json_to_recordset(%(answers)s::json)
+         AS v(question_id integer, option_id integer, value_number double precision,
+              value_text text)
+), vol AS (
+    INSERT INTO volunteer (response_id, survey_id, municipality_code, name, email, phone,
+                           activities, created_at)
+    SELECT r.id, %(survey_id)s, %(municipality_code)s, %(name)s, %(email)s, %(phone)s,
+           %(activities)s::json, %(submitted_at)s
+    FROM r WHERE %(has_volunteer)s::boolean
+)
+SELECT (SELECT id FROM r), EXISTS (SELECT 1 FROM s)
+"""
+
+
+def _store_in_one_statement(
+    defn: SurveyDef, answers: dict[str, Cleaned], values: dict[str, Any]
+) -> int:
+    rows = answer_rows(defn, answers, 0, values["municipality_code"])
+    volunteer = volunteer_row(defn, answers, 0, values["municipality_code"]) or {}
+    params = {
+        **values,
+        "slug": defn.slug,
+        "revision": defn.revision,
+        "answers": json.dumps(
+            [
+                {k: row[k] for k in ("question_id", "option_id", "value_number", "value_text")}
+                for row in rows
+            ]
+        ),
+        "has_volunteer": bool(volunteer),
+        "name": volunteer.get("name"),
+        "email": volunteer.get("email"),
+        "phone": volunteer.get("phone"),
+        "activities": json.dumps(volunteer.get("activities", [])),
+    }
+    response_id, still_open = execute_idempotent(_STORE_PG, params)
+    if not still_open:
+        raise SurveyChanged(defn.slug)
+    if response_id is None:
+        raise DuplicateSubmission(values["submission_token"])
+    return int(response_id)
 
 
 def _first(defn: SurveyDef, answers: dict[str, Cleaned], qtype: QuestionType, get: Any) -> Any:

@@ -12,10 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
-from peiling.extensions import db
-from peiling.surveys import bp
+from peiling.extensions import csrf, db
+from peiling.surveys import bp, formguard
 from peiling.surveys.answers import Cleaned, Problems
-from peiling.surveys.definition import PageDef, SurveyDef, get_definition
+from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
 from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.logic import visible_pages
 from peiling.surveys.render import field_names, page_context
@@ -23,6 +23,7 @@ from peiling.surveys.services import (
     Availability,
     DuplicateSubmission,
     ResponseMeta,
+    SurveyChanged,
     availability,
     find_survey,
     store_response,
@@ -99,6 +100,7 @@ def _render(
     context = page_context(defn, page, raw, problems or Problems())
     html = render_template(
         "surveys/page.html",
+        csrf_token=formguard.token(),
         token=token,
         source=source,
         honeypot=HONEYPOT,
@@ -106,6 +108,7 @@ def _render(
         **context,
     )
     response = make_response(html, status)
+    formguard.remember(response)
     response.headers["Cache-Control"] = "no-store"
     if status == 503:
         response.headers["Retry-After"] = "5"
@@ -123,25 +126,43 @@ def form(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/p/<slug>")
+@csrf.exempt  # checked by formguard instead: no server session for respondents
 def post(slug: str) -> ResponseReturnValue:
-    defn = _load(slug)
+    formguard.check()
+    # The final POST of a poll this worker has shown is answered from the cached definition,
+    # without looking the survey up: store_response() checks in the same SQL statement that
+    # the survey is still open and unchanged. Every other step looks it up first.
+    cached = last_served(slug)
+    return _answer_post(cached or _load(slug), checked=cached is None)
+
+
+def _answer_post(defn: SurveyDef, checked: bool) -> ResponseReturnValue:
     token = request.form.get("token", "")
     if not TOKEN_RE.match(token):
         abort(400)
     if request.form.get(HONEYPOT):
         # Bots get the ordinary thank-you page, so they learn nothing; nothing is stored.
-        return redirect(url_for(".thanks", slug=slug), 303)
+        return redirect(url_for(".thanks", slug=defn.slug), 303)
     raw = extract_raw(defn, request.form)
     source = clean_source(request.form.get("bron"))
     going_back = request.form.get("actie") == "terug"
     step = advance(defn, raw, _page_index(), going_back)
+    if step.outcome is not Outcome.SUBMIT and not checked:
+        return _answer_post(_load(defn.slug), checked=True)
     if step.outcome is Outcome.AGE_GATE:
         return render_template("surveys/age_gate.html", survey=defn)
     if step.outcome is Outcome.SHOW_PAGE:
         assert step.page is not None  # noqa: S101
         status = 422 if step.problems else 200
         return _render(defn, step.page, raw, token, source, step.problems, status=status)
-    return _submit(defn, step.answers, raw, token, source)
+    try:
+        return _submit(defn, step.answers, raw, token, source)
+    except SurveyChanged:
+        # Closed or edited meanwhile: look again. The fresh lookup shows the status page if it
+        # closed, or validates the answers against the new version.
+        if checked:
+            return _render_retry(defn, raw, token, source)
+        return _answer_post(_load(defn.slug), checked=True)
 
 
 def _page_index() -> int:
@@ -167,8 +188,7 @@ def _submit(
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.error("could not store response for %s: %s", defn.slug, type(exc).__name__)
-        last = visible_pages(defn, raw)[-1]
-        return _render(defn, last, raw, token, source, notice="db_error", status=503)
+        return _render_retry(defn, raw, token, source)
     days = current_app.config["RESPONDED_COOKIE_DAYS"]
     thanks.set_cookie(
         _responded_cookie(defn),
@@ -180,6 +200,14 @@ def _submit(
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
     return thanks
+
+
+def _render_retry(
+    defn: SurveyDef, raw: Mapping[str, Sequence[str]], token: str, source: str | None
+) -> ResponseReturnValue:
+    """The last page again, every answer kept, asking to send once more in a moment."""
+    last = visible_pages(defn, raw)[-1]
+    return _render(defn, last, raw, token, source, notice="db_error", status=503)
 
 
 @bp.get("/p/<slug>/bedankt")

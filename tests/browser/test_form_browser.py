@@ -26,7 +26,7 @@ def stored(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
                 "SELECT q.code, o.code, a.value_number, a.value_text FROM answer a "
                 "JOIN question q ON q.id = a.question_id "
                 "LEFT JOIN question_option o ON o.id = a.option_id "
-                "WHERE a.response_id = :r ORDER BY q.position, o.position"
+                "WHERE a.response_id = :r ORDER BY q.position, COALESCE(o.position, -1)"
             ),
             {"r": response.id},
         ).all()

@@ -166,13 +166,13 @@ def test_concurrent_duplicate_posts_store_one_response(app, demo_survey, respond
     r = respondent(demo_survey.slug)
     r.open()
     body = {"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder", **ALL}
-    cookie = r.client.get_cookie("peiling_session").value
+    cookie = r.client.get_cookie("peiling_form", path="/p/").value
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 
     def send() -> None:
         c = app.test_client()
-        c.set_cookie("peiling_session", cookie)
+        c.set_cookie("peiling_form", cookie, path="/p/")
         barrier.wait()
         statuses.append(c.post(f"/p/{demo_survey.slug}", data=body).status_code)
 
@@ -278,7 +278,7 @@ def test_oversized_post_is_refused(app, demo_survey, respondent) -> None:  # typ
 def test_expired_csrf_token_keeps_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     r.open()
-    r.client.delete_cookie("peiling_session")  # the session expired in the meantime
+    r.client.delete_cookie("peiling_form", path="/p/")  # the browser dropped the cookie
     page = r.post(2, ALL)
     html = page.get_data(as_text=True)
     assert page.status_code == 400
