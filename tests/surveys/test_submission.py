@@ -123,3 +123,24 @@ def test_a_warm_submission_is_one_statement_on_postgresql(
         assert all(s.startswith("INSERT INTO") for s in statements[1:])
         assert {s.split()[2] for s in statements[1:]} == {"response", "answer", "volunteer"}
     assert count_rows(app, "response") == 1 and count_rows(app, "answer") == 10
+
+
+def test_a_dropped_database_connection_is_retried_once(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    """After a database restart every kept connection is dead; nobody should notice."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server connection to lose")
+    first = ready_to_send(respondent, demo_survey.slug)
+    assert first.post(2, ALL).status_code == 303  # the writer now keeps a connection
+    with app.app_context():
+        kept = list(database._writer()._idle)
+        assert kept
+        for conn in kept:
+            db.session.execute(
+                sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid}
+            )
+        db.session.commit()
+    first.client.delete_cookie(f"peiling_{demo_survey.id}", path=f"/p/{demo_survey.slug}")
+    second = ready_to_send(respondent, demo_survey.slug)
+    assert second.post(2, ALL).status_code == 303
+    assert count_rows(app, "response") == 2 and count_rows(app, "answer") == 20
