@@ -7,10 +7,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("PEILING_BIND", "127.0.0.1:8000")
-# Requests wait on the database much of the time, so a few threads per process pay off.
+# Requests wait on the database part of the time, so two threads per process pay off; more
+# threads only contend for the GIL (make bench: 2 x cores workers x 2 threads served the most
+# submissions per second on a 2-core machine).
 workers = int(os.environ.get("PEILING_WORKERS", multiprocessing.cpu_count() * 2))
 worker_class = "gthread"
-threads = int(os.environ.get("PEILING_THREADS", 4))
+threads = int(os.environ.get("PEILING_THREADS", 2))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from peiling.geo import Municipality
 from peiling.surveys.models import Page, Question, QuestionType, Survey
@@ -120,12 +120,18 @@ def builtin_options(qtype: QuestionType, municipalities: list[tuple[str, str]]) 
 
 def compile_survey(session: Session, survey: Survey) -> SurveyDef:
     """Build the snapshot for `survey` (a handful of queries; cached by `get_definition`)."""
-    pages = session.scalars(
-        select(Page)
-        .where(Page.survey_id == survey.id)
-        .order_by(Page.position)
-        .options(selectinload(Page.questions).selectinload(Question.options))
-    ).all()
+    # One statement for pages, questions and options (outer joins): with the survey row and
+    # the municipalities, a worker's first view of a poll stays within three queries.
+    pages = (
+        session.scalars(
+            select(Page)
+            .where(Page.survey_id == survey.id)
+            .order_by(Page.position)
+            .options(joinedload(Page.questions).joinedload(Question.options))
+        )
+        .unique()
+        .all()
+    )
     munis = [
         (m.code, m.name)
         for m in session.scalars(

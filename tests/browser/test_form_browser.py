@@ -53,6 +53,13 @@ def in_question(page: Page, code: str):  # type: ignore[no-untyped-def]
     return page.locator(f"#vraag-{code}")
 
 
+def about_you(page: Page, age: str, municipality: str) -> None:
+    """Answer the first page and go on to the next."""
+    page.get_by_label("Hoe oud ben je?").fill(age)
+    page.get_by_label("In welke gemeente woon je?").select_option(label=municipality)
+    page.get_by_role("button", name="Volgende").click()
+
+
 def assert_accessible(page: Page) -> None:
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
@@ -73,9 +80,7 @@ def test_phone_with_javascript_fills_in_the_demo_poll(app, demo_survey, live_ser
     )
     assert_accessible(page)
 
-    page.get_by_label("Hoe oud ben je?").fill("16")
-    page.get_by_label("In welke gemeente woon je?").select_option(label="Emmen")
-    page.get_by_role("button", name="Volgende").click()
+    about_you(page, "16", "Emmen")
 
     expect(page.get_by_role("heading", name="De zomer")).to_be_visible()
     activities = in_question(page, "activiteiten")
@@ -137,9 +142,7 @@ def test_without_javascript_the_server_applies_the_conditions(
 ) -> None:  # type: ignore[no-untyped-def]
     page = phone_without_js
     page.goto(f"{live_server}/p/{demo_survey.slug}")
-    page.get_by_label("Hoe oud ben je?").fill("21")
-    page.get_by_label("In welke gemeente woon je?").select_option(label="Assen")
-    page.get_by_role("button", name="Volgende").click()
+    about_you(page, "21", "Assen")
 
     # Without JavaScript every conditional question is on the page, with a note on when to answer.
     activities = in_question(page, "activiteiten")
@@ -180,9 +183,7 @@ def test_without_javascript_a_hidden_required_question_does_not_block(
     """`activiteiten` is required, but with `organiseren` = nee it is skipped, not demanded."""
     page = phone_without_js
     page.goto(f"{live_server}/p/{demo_survey.slug}")
-    page.get_by_label("Hoe oud ben je?").fill("14")
-    page.get_by_label("In welke gemeente woon je?").select_option(label="Meppel")
-    page.get_by_role("button", name="Volgende").click()
+    about_you(page, "14", "Meppel")
     in_question(page, "genoeg_te_doen").get_by_label("Weet ik niet").check()
     in_question(page, "organiseren").get_by_label("Ja", exact=True).check()
     in_question(page, "cijfer").get_by_label("5", exact=True).check()
@@ -232,9 +233,7 @@ def test_validation_errors_are_announced_and_answers_kept(
 def test_double_click_on_send_stores_one_response(app, demo_survey, live_server, phone) -> None:  # type: ignore[no-untyped-def]
     page = phone
     page.goto(f"{live_server}/p/{demo_survey.slug}")
-    page.get_by_label("Hoe oud ben je?").fill("19")
-    page.get_by_label("In welke gemeente woon je?").select_option(label="Hoogeveen")
-    page.get_by_role("button", name="Volgende").click()
+    about_you(page, "19", "Hoogeveen")
     in_question(page, "genoeg_te_doen").get_by_label("Ja, meer dan genoeg").check()
     in_question(page, "organiseren").get_by_label("Nee", exact=True).check()
     in_question(page, "cijfer").get_by_label("9", exact=True).check()
@@ -255,9 +254,7 @@ def test_no_horizontal_scrolling_on_small_phones(
     try:
         page.goto(f"{live_server}/p/{demo_survey.slug}")
         assert_no_horizontal_scroll(page)
-        page.get_by_label("Hoe oud ben je?").fill("15")
-        page.get_by_label("In welke gemeente woon je?").select_option(label="Westerveld")
-        page.get_by_role("button", name="Volgende").click()
+        about_you(page, "15", "Westerveld")
         in_question(page, "organiseren").get_by_label("Ja", exact=True).check()
         assert_no_horizontal_scroll(page)  # the grade buttons 1-10 wrap instead of overflowing
         page.get_by_role("button", name="Volgende").click()  # errors: long messages must wrap

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from peiling import database
 from peiling.extensions import db
+from peiling.surveys import definition
 from peiling.surveys.models import Survey
 from tests.conftest import count_rows
 from tests.surveys.test_form import ALL, PAGE_1, PAGE_2
@@ -144,3 +145,20 @@ def test_a_dropped_database_connection_is_retried_once(app, demo_survey, respond
     second = ready_to_send(respondent, demo_survey.slug)
     assert second.post(2, ALL).status_code == 303
     assert count_rows(app, "response") == 2 and count_rows(app, "answer") == 20
+
+
+def test_a_page_view_runs_at_most_three_queries_even_cold(
+    app, demo_survey, client, statements
+) -> None:  # type: ignore[no-untyped-def]
+    definition.clear_cache()  # as in a worker that has not shown this poll yet
+    assert client.get(f"/p/{demo_survey.slug}").status_code == 200
+    cold = list(statements)
+    statements.clear()
+    assert client.get(f"/p/{demo_survey.slug}").status_code == 200
+    assert len(cold) <= 3, cold
+    assert len(statements) == 1 and "FROM survey" in statements[0]
+    # The cold definition is complete: every page, question and option arrived in one query.
+    defn = definition.last_served(demo_survey.slug)
+    assert [len(p.questions) for p in defn.pages] == [2, 4, 2]
+    assert [o.code for o in defn.by_code["activiteiten"].options][-1] == "anders"
+    assert len(defn.by_code["gemeente"].options) == 12
