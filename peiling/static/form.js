@@ -6,13 +6,19 @@
   if (!form) return;
   document.documentElement.className += " js";
 
+  // As logic.normalise() on the server: trimmed, whole numbers without leading zeros.
+  function normalise(value) {
+    var v = value.trim();
+    return /^[0-9]{1,9}$/.test(v) ? String(parseInt(v, 10)) : v;
+  }
+
   function given(code) {
     var out = [];
     var els = form.querySelectorAll('[name="q_' + code + '"]');
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       var on = el.type === "radio" || el.type === "checkbox" ? el.checked : el.value !== "";
-      if (on) out.push(el.value);
+      if (on) out.push(normalise(el.value));
     }
     return out;
   }

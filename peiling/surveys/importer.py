@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peiling.geo import Region
+from peiling.geo import Municipality, Region
 from peiling.surveys.models import (
     Option,
     Page,
@@ -76,6 +76,7 @@ class DefinitionError(ValueError):
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.municipalities: set[str] = set()  # CBS codes of the survey's region
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -144,6 +145,9 @@ def build_survey(session: Session, data: Any) -> Survey:
     if not isinstance(region_code, str) or session.get(Region, region_code) is None:
         regions = ", ".join(session.scalars(select(Region.code)))
         checker.fail("vragenlijst", f"veld 'region' moet een van deze zijn: {regions}")
+    else:
+        in_region = select(Municipality.code).where(Municipality.region_code == region_code)
+        checker.municipalities = set(session.scalars(in_region))
     age_min = checker.number(data, "age_min", "vragenlijst")
     age_max = checker.number(data, "age_max", "vragenlijst")
     age_min = 12 if age_min is None else int(age_min)
@@ -343,12 +347,24 @@ def _condition(
     if not isinstance(values, list) or not values or (op == "equals" and len(values) != 1):
         checker.fail(where, "'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')")
         return None
-    values = [str(v) for v in values]
-    allowed = FIXED_VALUES.get(source.type, {o.code for o in source.options})
-    if source.type not in FIXED_VALUES and not source.options:
+    values = [str(v).strip() for v in values]
+    if source.type is QuestionType.AGE:
+        # Ages compare as whole numbers, however they were typed ("16", " 16", "016").
+        if not all(v.isdigit() and int(v) <= 120 for v in values):
+            checker.fail(
+                where, f"'show_if': vraag '{source.code}' is een leeftijd: gebruik hele getallen"
+            )
+            return None
+        return {"question": source.code, "op": op, "values": [str(int(v)) for v in values]}
+    if source.type is QuestionType.MUNICIPALITY:
+        allowed = checker.municipalities
+    elif source.type in FIXED_VALUES or source.options:
+        allowed = FIXED_VALUES.get(source.type, {o.code for o in source.options})
+    else:
         checker.fail(
             where,
-            f"'show_if' kan niet kijken naar vraag '{source.code}' van type '{source.type.value}'",
+            f"'show_if' kan niet kijken naar vraag '{source.code}' van type "
+            f"'{source.type.value}' (wel naar keuzevragen, leeftijd en gemeente)",
         )
         return None
     for value in values:

@@ -19,7 +19,7 @@ def condition_holds(cond: Condition | None, raw: Raw, visible: set[str]) -> bool
         return True
     if cond.question not in visible:
         return False
-    given = set(raw.get(f"q_{cond.question}", ()))
+    given = {normalise(v) for v in raw.get(f"q_{cond.question}", ())}
     if cond.op == "equals":
         return cond.values[0] in given
     if cond.op == "in":
@@ -27,6 +27,12 @@ def condition_holds(cond: Condition | None, raw: Raw, visible: set[str]) -> bool
     if cond.op == "not":
         return given.isdisjoint(cond.values)
     raise ValueError(f"unknown condition operator {cond.op!r}")
+
+
+def normalise(value: str) -> str:
+    """A posted value as conditions compare it: trimmed, whole numbers without leading zeros."""
+    value = value.strip()
+    return str(int(value)) if value.isdigit() and len(value) < 10 else value
 
 
 def visible_questions(defn: SurveyDef, raw: Raw) -> set[str]:

@@ -289,3 +289,52 @@ def test_the_accessibility_check_does_catch_violations(demo_survey, live_server,
     )
     with pytest.raises(AssertionError, match="label"):
         assert_accessible(phone)
+
+
+def test_live_conditions_on_municipality_and_age(app, make_survey, live_server, phone) -> None:  # type: ignore[no-untyped-def]
+    """Same-page conditions on a select and on a typed number, decided in the browser."""
+    under_16 = {"question": "leeftijd", "op": "in", "values": [12, 13, 14, 15]}
+    survey = make_survey(
+        [
+            {
+                "questions": [
+                    {"code": "leeftijd", "type": "age", "text": "Hoe oud ben je?"},
+                    {"code": "gemeente", "type": "municipality", "text": "Waar woon je?"},
+                    {
+                        "code": "emmen",
+                        "type": "short_text",
+                        "text": "Welke wijk in Emmen?",
+                        "show_if": {"question": "gemeente", "op": "equals", "value": "GM0114"},
+                    },
+                    {
+                        "code": "ouders",
+                        "type": "yes_no",
+                        "text": "Weten je ouders dat je meedoet?",
+                        "show_if": under_16,
+                    },
+                ]
+            }
+        ],
+        slug="live-voorwaarden",
+    )
+    page = phone
+    page.goto(f"{live_server}/p/{survey.slug}")
+    wijk, ouders = in_question(page, "emmen"), in_question(page, "ouders")
+    expect(wijk).to_be_hidden()
+    expect(ouders).to_be_hidden()
+    page.get_by_label("Waar woon je?").select_option(label="Emmen")
+    expect(wijk).to_be_visible()
+    page.get_by_label("Hoe oud ben je?").fill("014")
+    page.get_by_label("Hoe oud ben je?").press("Tab")  # "change" fires when the field is left
+    expect(ouders).to_be_visible()
+    page.get_by_label("Hoe oud ben je?").fill("16")
+    page.get_by_label("Hoe oud ben je?").press("Tab")
+    expect(ouders).to_be_hidden()
+    page.get_by_label("Welke wijk in Emmen?").fill("Emmerhout")
+    page.get_by_role("button", name="Versturen").click()
+    expect(page.get_by_role("heading", name="Bedankt voor het meedoen!")).to_be_visible()
+    assert stored(app)["answers"] == {
+        "leeftijd": [16.0],
+        "gemeente": ["GM0114"],
+        "emmen": ["Emmerhout"],
+    }

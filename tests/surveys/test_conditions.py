@@ -157,3 +157,69 @@ def test_back_keeps_answers_and_skips_hidden_pages(make_survey, respondent) -> N
     assert "<h1>Een</h1>" in html  # page two is hidden, so back goes to page one
     assert 'value="groen" checked' in html
     assert '<input type="hidden" name="q_slot" value="nee">' in html
+
+
+def about_you_pages(cond: dict) -> list[dict]:
+    """Age and municipality on page one; a follow-up on page two shown only when `cond` holds."""
+    return [
+        {
+            "questions": [
+                {"code": "leeftijd", "type": "age", "text": "Hoe oud ben je?", "required": True},
+                {"code": "gemeente", "type": "municipality", "text": "Waar woon je?"},
+            ]
+        },
+        {
+            "questions": [
+                {"code": "slot", "type": "yes_no", "text": "Klaar?"},
+                {"code": "extra", "type": "short_text", "text": "Extra?", "show_if": cond},
+            ]
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cond", "answers", "shown"),
+    [
+        ({"op": "equals", "value": "GM0114"}, {"q_gemeente": ["GM0114"]}, True),
+        ({"op": "equals", "value": "GM0114"}, {"q_gemeente": ["GM0106"]}, False),
+        ({"op": "in", "values": ["GM0114", "GM0109"]}, {"q_gemeente": ["GM0109"]}, True),
+        ({"op": "not", "values": ["GM0114"]}, {"q_gemeente": []}, True),
+    ],
+)
+def test_conditions_on_the_municipality(make_survey, compiled, cond, answers, shown) -> None:  # type: ignore[no-untyped-def]
+    defn = compiled(make_survey(about_you_pages({"question": "gemeente", **cond})))
+    assert ("extra" in visible_questions(defn, {"q_leeftijd": ["17"], **answers})) is shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("13", True), (" 15 ", True), ("015", True), ("16", False), ("zestien", False)],
+)
+def test_conditions_on_age_compare_whole_numbers(make_survey, compiled, typed, shown) -> None:  # type: ignore[no-untyped-def]
+    """E.g. a question only for under-16s, whatever way the age was typed."""
+    cond = {"question": "leeftijd", "op": "in", "values": [12, "13", 14, "015"]}
+    defn = compiled(make_survey(about_you_pages(cond)))
+    assert defn.by_code["extra"].show_if.values == ("12", "13", "14", "15")
+    assert ("extra" in visible_questions(defn, {"q_leeftijd": [typed]})) is shown
+
+
+@pytest.mark.parametrize(
+    ("cond", "problem"),
+    [
+        (
+            {"question": "gemeente", "op": "equals", "value": "GM0014"},
+            "'show_if': vraag 'gemeente' heeft geen antwoord 'GM0014'",  # Groningen, not Drenthe
+        ),
+        (
+            {"question": "leeftijd", "op": "equals", "value": "zestien"},
+            "'show_if': vraag 'leeftijd' is een leeftijd: gebruik hele getallen",
+        ),
+    ],
+)
+def test_conditions_on_age_and_municipality_are_checked_on_import(app, cond, problem) -> None:  # type: ignore[no-untyped-def]
+    from peiling.surveys.importer import DefinitionError, build_survey
+
+    data = {"slug": "cond-test", "title": "T", "region": "drenthe"}
+    with app.app_context(), pytest.raises(DefinitionError) as info:
+        build_survey(db.session, {**data, "pages": about_you_pages(cond)})
+    assert any(problem in p for p in info.value.problems), info.value.problems

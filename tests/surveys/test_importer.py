@@ -209,7 +209,8 @@ def base(**fields):  # type: ignore[no-untyped-def]
                     },
                 ]
             ),
-            "pagina 2: 'show_if' kan niet kijken naar vraag 'a' van type 'short_text'",
+            "pagina 2: 'show_if' kan niet kijken naar vraag 'a' van type 'short_text' (wel naar "
+            "keuzevragen, leeftijd en gemeente)",
         ),
     ],
 )
