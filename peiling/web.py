@@ -8,8 +8,6 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, abort, render_template, request, url_for
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -111,26 +109,8 @@ class StaticUrls:
         return url_for("static", filename=filename, v=digest)
 
 
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, building the signing serializer once per key set.
-
-    Flask builds it anew for every request; on a poll's submit path that was a measurable
-    share of the CPU (make bench), for an object that only changes with the secret key.
-    """
-
-    def __init__(self) -> None:
-        self._serializers: dict[tuple[object, ...], URLSafeTimedSerializer | None] = {}
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        if key not in self._serializers:
-            self._serializers[key] = super().get_signing_serializer(app)
-        return self._serializers[key]
-
-
 def init_app(app: Flask) -> None:
     """Register guards, headers, error pages and template helpers on `app`."""
-    app.session_interface = CookieSessions()
     app.before_request(reject_invalid_utf8)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, _http_error)

@@ -148,7 +148,9 @@ def _answer_post(defn: SurveyDef, checked: bool) -> ResponseReturnValue:
     going_back = request.form.get("actie") == "terug"
     step = advance(defn, raw, _page_index(), going_back)
     if step.outcome is not Outcome.SUBMIT and not checked:
-        return _answer_post(_load(defn.slug), checked=True)
+        fresh = _load(defn.slug)  # every step but the final one looks the survey up
+        if fresh is not defn:  # edited since it was cached: decide again with the new version
+            return _answer_post(fresh, checked=True)
     if step.outcome is Outcome.AGE_GATE:
         return render_template("surveys/age_gate.html", survey=defn)
     if step.outcome is Outcome.SHOW_PAGE:

@@ -276,6 +276,7 @@ def test_oversized_post_is_refused(app, demo_survey, respondent) -> None:  # typ
 
 
 def test_expired_csrf_token_keeps_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    """A dropped form cookie, which is also what a cross-site POST looks like (SameSite=Lax)."""
     r = respondent(demo_survey.slug)
     r.open()
     r.client.delete_cookie("peiling_form", path="/p/")  # the browser dropped the cookie
@@ -284,6 +285,7 @@ def test_expired_csrf_token_keeps_the_answers(app, demo_survey, respondent) -> N
     assert page.status_code == 400
     assert "Je sessie was verlopen" in html
     assert 'value="Daan Smit"' in html and '<input type="hidden" name="q_cijfer" value="6">' in html
+    assert count_rows(app, "response") == 0
     assert r.post(2, ALL).status_code == 303  # the fresh token in that page works
     assert count_rows(app, "response") == 1
 

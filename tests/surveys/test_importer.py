@@ -69,6 +69,11 @@ def q(**fields):  # type: ignore[no-untyped-def]
     return {"code": "vraag", "type": "short_text", "text": "Iets?", **fields}
 
 
+def one(**fields):  # type: ignore[no-untyped-def]
+    """A questionnaire of one page with one question."""
+    return base(pages=[{"questions": [q(**fields)]}])
+
+
 def base(**fields):  # type: ignore[no-untyped-def]
     data = {"slug": "fout", "title": "T", "region": "drenthe", "pages": [{"questions": [q()]}]}
     data.update(fields)
@@ -89,64 +94,40 @@ def base(**fields):  # type: ignore[no-untyped-def]
         (base(colour="red"), "vragenlijst: onbekend veld 'colour'"),
         (base(pages=[]), "veld 'pages' moet een lijst met minstens één pagina zijn"),
         (base(pages=[{"questions": []}]), "pagina 1: veld 'questions' moet een lijst"),
-        (base(pages=[{"questions": [q(code="Vraag 1")]}]), "pagina 1, vraag 1: veld 'code'"),
+        (one(code="Vraag 1"), "pagina 1, vraag 1: veld 'code'"),
         (base(pages=[{"questions": [q(), q()]}]), "vraag 'vraag': deze code komt twee keer voor"),
-        (base(pages=[{"questions": [q(text="")]}]), "vraag 'vraag': veld 'text' ontbreekt"),
-        (base(pages=[{"questions": [q(colour=1)]}]), "vraag 'vraag': onbekend veld 'colour'"),
-        (base(pages=[{"questions": [q(min=1)]}]), "vraag 'vraag': veld 'min' past niet bij type"),
-        (base(pages=[{"questions": [q(type="number", min=5, max=1)]}]), "'min' is groter"),
-        (base(pages=[{"questions": [q(type="number", max="tien")]}]), "'max' moet een getal"),
+        (one(text=""), "vraag 'vraag': veld 'text' ontbreekt"),
+        (one(colour=1), "vraag 'vraag': onbekend veld 'colour'"),
+        (one(min=1), "vraag 'vraag': veld 'min' past niet bij type"),
+        (one(type="number", min=5, max=1), "'min' is groter"),
+        (one(type="number", max="tien"), "'max' moet een getal"),
         (
-            base(
-                pages=[
-                    {
-                        "questions": [
-                            q(
-                                type="multiple_choice",
-                                max_choices=0,
-                                options=[{"code": "a", "label": "A"}, {"code": "b", "label": "B"}],
-                            )
-                        ]
-                    }
-                ]
+            one(
+                type="multiple_choice",
+                max_choices=0,
+                options=[{"code": "a", "label": "A"}, {"code": "b", "label": "B"}],
             ),
             "vraag 'vraag': 'max_choices' moet een heel getal van minstens 1 zijn",
         ),
         (
-            base(
-                pages=[
-                    {
-                        "questions": [
-                            q(
-                                type="single_choice",
-                                options=[{"code": "a", "label": "A"}, {"code": "a", "label": "B"}],
-                            )
-                        ]
-                    }
-                ]
+            one(
+                type="single_choice",
+                options=[{"code": "a", "label": "A"}, {"code": "a", "label": "B"}],
             ),
             "vraag 'vraag': antwoordoptie 'a' komt twee keer voor",
         ),
         (
-            base(
-                pages=[
-                    {
-                        "questions": [
-                            q(
-                                type="single_choice",
-                                options=[{"code": "a", "label": ""}, {"code": "b", "label": "B"}],
-                            )
-                        ]
-                    }
-                ]
+            one(
+                type="single_choice",
+                options=[{"code": "a", "label": ""}, {"code": "b", "label": "B"}],
             ),
             "vraag 'vraag': antwoordoptie 1 moet een 'code'",
         ),
         (
-            base(pages=[{"questions": [q(type="yes_no", options=[])]}]),
+            one(type="yes_no", options=[]),
             "type 'yes_no' heeft geen eigen antwoordopties",
         ),
-        (base(pages=[{"questions": [q(other=True)]}]), "'other' (anders, namelijk) kan alleen"),
+        (one(other=True), "'other' (anders, namelijk) kan alleen"),
         (
             base(
                 pages=[

@@ -162,3 +162,23 @@ def test_a_page_view_runs_at_most_three_queries_even_cold(
     assert [len(p.questions) for p in defn.pages] == [2, 4, 2]
     assert [o.code for o in defn.by_code["activiteiten"].options][-1] == "anders"
     assert len(defn.by_code["gemeente"].options) == 12
+
+
+def test_an_edit_applies_to_the_next_page_posted(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    assert r.post(0, PAGE_1).status_code == 200  # the definition is cached by now
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "UPDATE question SET required = :f WHERE code = 'genoeg_te_doen' "
+                "AND survey_id = :id"
+            ),
+            {"f": False, "id": demo_survey.id},
+        )
+        db.session.commit()
+    change_survey(app, demo_survey.id, revision="edited-revision")
+    without = {k: v for k, v in PAGE_2.items() if k != "q_genoeg_te_doen"}
+    page = r.post(1, {**PAGE_1, **without})
+    assert page.status_code == 200  # no longer required: on to the last page
+    assert "Tot slot" in page.get_data(as_text=True)
