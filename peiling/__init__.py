@@ -13,6 +13,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # PEILING_INSTANCE_PATH moves config, secret key and SQLite file out of the checkout.
     instance = os.environ.get("PEILING_INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance, instance_relative_config=True)
+    from peiling.web import Request, SessionInterface
+
+    app.request_class = Request
+    app.session_interface = SessionInterface()
     from peiling.config import load_config
 
     load_config(app, test_config)
@@ -26,7 +30,6 @@ def register_extensions(app: Flask) -> None:
     from peiling import database, web
     from peiling.extensions import csrf, db, login_manager, migrate
 
-    # web first: its UTF-8 guard must read the raw body before CSRFProtect parses the form.
     web.init_app(app)
     db.init_app(app)
     database.init_app(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,9 @@ CHOICE_TYPES = frozenset(
         QuestionType.MUNICIPALITY,
     }
 )
+
+
+VOLUNTEER_PARTS = ("naam", "email", "telefoon", "act")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,16 @@ class QuestionDef:
         """Name of the question's main form field."""
         return f"q_{self.code}"
 
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        """Every form field name that belongs to this question."""
+        names = [self.field]
+        if any(o.is_other for o in self.options):
+            names.append(f"{self.field}__anders")
+        if self.type is QuestionType.VOLUNTEER:
+            names += [f"{self.field}__{part}" for part in VOLUNTEER_PARTS]
+        return tuple(names)
+
 
 @dataclass(frozen=True)
 class PageDef:
@@ -98,6 +112,11 @@ class SurveyDef:
     @property
     def questions(self) -> list[QuestionDef]:
         return [q for p in self.pages for q in p.questions]
+
+    @cached_property
+    def field_names(self) -> tuple[str, ...]:
+        """Every form field name of the questionnaire (computed once per snapshot)."""
+        return tuple(name for q in self.questions for name in q.fields)
 
 
 def condition_from_json(raw: dict[str, Any] | None) -> Condition | None:

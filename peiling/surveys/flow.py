@@ -30,10 +30,11 @@ def first_page(defn: SurveyDef, raw: Raw) -> PageDef:
 
 
 def check_questions(
-    defn: SurveyDef, pages: list[PageDef], raw: Raw
+    defn: SurveyDef, pages: list[PageDef], raw: Raw, visible: set[str] | None = None
 ) -> tuple[dict[str, Cleaned], Problems]:
     """Validate every visible question on `pages`; hidden questions are skipped entirely."""
-    visible = visible_questions(defn, raw)
+    if visible is None:
+        visible = visible_questions(defn, raw)
     problems = Problems()
     answers = {}
     for page in pages:
@@ -54,7 +55,8 @@ def outside_age_range(defn: SurveyDef, answers: dict[str, Cleaned]) -> bool:
 
 def advance(defn: SurveyDef, raw: Raw, page_index: int, going_back: bool) -> Step:
     """Decide the next step after the respondent posted page `page_index`."""
-    pages = visible_pages(defn, raw)
+    visible = visible_questions(defn, raw)
+    pages = visible_pages(defn, raw, visible)
     # The posted page may have disappeared (answers changed on an earlier page in another
     # tab): fall back to the last visible page before it.
     current = [p for p in pages if p.index <= page_index][-1:] or pages[:1]
@@ -63,19 +65,21 @@ def advance(defn: SurveyDef, raw: Raw, page_index: int, going_back: bool) -> Ste
     if going_back:
         return Step(Outcome.SHOW_PAGE, pages[max(position - 1, 0)])
 
-    answers, problems = check_questions(defn, [page], raw)
-    if problems:
-        return Step(Outcome.SHOW_PAGE, page, problems)
-    if outside_age_range(defn, answers):
+    # The last page checks everything, since earlier pages travel as hidden fields; its
+    # own errors and age come first, as on any other page.
+    last = position + 1 == len(pages)
+    answers, problems = check_questions(defn, pages if last else [page], raw, visible)
+    on_page = Problems({k: e for k, e in problems.errors.items() if e[0].page_index == page.index})
+    if on_page:
+        return Step(Outcome.SHOW_PAGE, page, on_page)
+    page_answers = {q.code: answers[q.code] for q in page.questions if q.code in answers}
+    if outside_age_range(defn, page_answers):
         return Step(Outcome.AGE_GATE)
-    if position + 1 < len(pages):
-        return Step(Outcome.SHOW_PAGE, pages[position + 1])
-
-    # Last page: re-check everything, since earlier pages travel as hidden fields.
-    answers, problems = check_questions(defn, pages, raw)
     if problems:
         first_bad = min(q.page_index for q, _ in problems.errors.values())
         return Step(Outcome.SHOW_PAGE, defn.pages[first_bad], problems)
+    if not last:
+        return Step(Outcome.SHOW_PAGE, pages[position + 1])
     if outside_age_range(defn, answers):
         return Step(Outcome.AGE_GATE)
     return Step(Outcome.SUBMIT, answers=answers)

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from functools import lru_cache
 
 from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
@@ -26,15 +27,16 @@ FIELD = "csrf_token"
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
-def _key() -> bytes:
+@lru_cache(maxsize=8)
+def _derive(app_secret: str | bytes) -> bytes:
     # A key of its own, derived from SECRET_KEY, so these MACs mean nothing anywhere else.
-    secret = current_app.secret_key
-    raw = secret.encode() if isinstance(secret, str) else bytes(secret or b"")
+    raw = app_secret.encode() if isinstance(app_secret, str) else bytes(app_secret)
     return hmac.new(raw, b"peiling public form csrf", hashlib.sha256).digest()
 
 
 def _mac(secret: str) -> str:
-    digest = hmac.new(_key(), secret.encode(), hashlib.sha256).digest()
+    key = _derive(current_app.secret_key or b"")
+    digest = hmac.new(key, secret.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -65,10 +67,11 @@ def remember(response: ResponseReturnValue) -> None:
         )
 
 
-def check() -> None:
-    """Raise CSRFError unless the posted field matches this browser's cookie."""
+def check(posted: str) -> None:
+    """Raise CSRFError unless `posted` (the form's FIELD) matches this browser's cookie."""
     secret = _browser_secret()
     if secret is None:
         raise CSRFError("Het formuliercookie ontbreekt.")
-    if not hmac.compare_digest(_mac(secret), request.form.get(FIELD, "")):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a script can send.
+    if not hmac.compare_digest(_mac(secret).encode(), posted.encode()):
         raise CSRFError("Het formuliertoken klopt niet.")

@@ -47,9 +47,13 @@ def visible_questions(defn: SurveyDef, raw: Raw) -> set[str]:
     return visible
 
 
-def visible_pages(defn: SurveyDef, raw: Raw) -> list[PageDef]:
-    """Return the pages that have at least one visible question, in order."""
-    visible = visible_questions(defn, raw)
+def visible_pages(defn: SurveyDef, raw: Raw, visible: set[str] | None = None) -> list[PageDef]:
+    """Return the pages that have at least one visible question, in order.
+
+    `visible` is `visible_questions(defn, raw)`, for a caller that has it already.
+    """
+    if visible is None:
+        visible = visible_questions(defn, raw)
     return [p for p in defn.pages if any(q.code in visible for q in p.questions)]
 
 

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from peiling.surveys.answers import Problems, input_id
-from peiling.surveys.definition import Condition, PageDef, QuestionDef, SurveyDef
+from peiling.surveys.definition import Condition, PageDef, SurveyDef
 from peiling.surveys.logic import depends_on_same_page, visible_pages, visible_questions
 from peiling.surveys.models import QuestionType
 
 YES_NO_LABELS = (("ja", "Ja"), ("nee", "Nee"))
-VOLUNTEER_PARTS = ("naam", "email", "telefoon", "act")
-
-
-def question_fields(q: QuestionDef) -> list[str]:
-    """Every form field name that belongs to question `q`."""
-    names = [q.field]
-    if any(o.is_other for o in q.options):
-        names.append(f"{q.field}__anders")
-    if q.type is QuestionType.VOLUNTEER:
-        names += [f"{q.field}__{part}" for part in VOLUNTEER_PARTS]
-    return names
-
-
-def field_names(questions: Iterable[QuestionDef]) -> list[str]:
-    return [name for q in questions for name in question_fields(q)]
 
 
 def condition_note(defn: SurveyDef, cond: Condition) -> str:
@@ -44,10 +29,10 @@ def page_context(
     defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]], problems: Problems
 ) -> dict[str, Any]:
     """Build the template context for one page of the form."""
-    pages = visible_pages(defn, raw)
     visible = visible_questions(defn, raw)
+    pages = visible_pages(defn, raw, visible)
     position = pages.index(page) if page in pages else 0
-    on_page = set(field_names(page.questions))
+    on_page = {name for q in page.questions for name in q.fields}
     questions = []
     for q in page.questions:
         live = depends_on_same_page(page, q.show_if)

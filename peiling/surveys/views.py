@@ -6,11 +6,14 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import dump_cookie
+from werkzeug.wrappers import Response
 
 from peiling.extensions import csrf, db
 from peiling.surveys import bp, formguard
@@ -18,7 +21,7 @@ from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
 from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.logic import visible_pages
-from peiling.surveys.render import field_names, page_context
+from peiling.surveys.render import page_context
 from peiling.surveys.services import (
     Availability,
     DuplicateSubmission,
@@ -63,6 +66,9 @@ def _load(slug: str) -> SurveyDef:
     return defn
 
 
+Fields = dict[str, list[str]]
+
+
 def _responded_cookie(defn: SurveyDef) -> str:
     return f"peiling_{defn.id}"
 
@@ -71,19 +77,67 @@ def _already_responded(defn: SurveyDef) -> bool:
     return not defn.allow_multiple_responses and bool(request.cookies.get(_responded_cookie(defn)))
 
 
+def posted_fields() -> Fields:
+    """The posted form as a plain dict of lists (web.StrictFormDataParser refused bad UTF-8)."""
+    return request.form.to_dict(flat=False)
+
+
+def _first(fields: Fields, name: str) -> str:
+    values = fields.get(name)
+    return values[0] if values else ""
+
+
+# The public URLs and the "already answered" cookie depend only on the slug, the survey and
+# settings, so the submission path builds them once instead of on every POST.
+@lru_cache(maxsize=512)
+def _public_urls(script_root: str, slug: str) -> tuple[str, str]:
+    return url_for(".form", slug=slug), url_for(".thanks", slug=slug)
+
+
+@lru_cache(maxsize=512)
+def _responded_header(name: str, path: str, max_age: int, secure: bool) -> str:
+    # Max-Age only (no Expires date computed per request); every current browser honours it.
+    return dump_cookie(
+        name,
+        "1",
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+        sync_expires=False,
+    )
+
+
+def _to_thanks(defn: SurveyDef, remember: bool) -> Response:
+    """303 to the thank-you page, telling the browser it has answered when `remember`."""
+    form_url, thanks_url = _public_urls(request.script_root, defn.slug)
+    headers = [("Location", thanks_url)]
+    if remember:
+        config = current_app.config
+        cookie = _responded_header(
+            _responded_cookie(defn),
+            form_url,
+            int(config["RESPONDED_COOKIE_DAYS"]) * 24 * 3600,
+            bool(config.get("SESSION_COOKIE_SECURE", False)),
+        )
+        headers.append(("Set-Cookie", cookie))
+    return current_app.response_class(status=303, headers=headers)
+
+
 def clean_source(value: str | None) -> str | None:
     """Accept a short lowercase tag such as `instagram` or `school-12`; ignore anything else."""
     value = (value or "").strip().lower()
     return value if SOURCE_RE.match(value) else None
 
 
-def extract_raw(defn: SurveyDef, form: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+def extract_raw(defn: SurveyDef, fields: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """Keep only the posted fields that belong to this questionnaire."""
     raw = {}
-    for name in field_names(defn.questions):
-        values = form.getlist(name) if hasattr(form, "getlist") else list(form.get(name, ()))
+    for name in defn.field_names:
+        values = fields.get(name)
         if values:
-            raw[name] = values[:MAX_VALUES_PER_FIELD]
+            raw[name] = list(values[:MAX_VALUES_PER_FIELD])
     return raw
 
 
@@ -128,29 +182,30 @@ def form(slug: str) -> ResponseReturnValue:
 @bp.post("/p/<slug>")
 @csrf.exempt  # checked by formguard instead: no server session for respondents
 def post(slug: str) -> ResponseReturnValue:
-    formguard.check()
+    fields = posted_fields()
+    formguard.check(_first(fields, formguard.FIELD))
     # The final POST of a poll this worker has shown is answered from the cached definition,
     # without looking the survey up: store_response() checks in the same SQL statement that
     # the survey is still open and unchanged. Every other step looks it up first.
     cached = last_served(slug)
-    return _answer_post(cached or _load(slug), checked=cached is None)
+    return _answer_post(cached or _load(slug), fields, checked=cached is None)
 
 
-def _answer_post(defn: SurveyDef, checked: bool) -> ResponseReturnValue:
-    token = request.form.get("token", "")
+def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseReturnValue:
+    token = _first(fields, "token")
     if not TOKEN_RE.match(token):
         abort(400)
-    if request.form.get(HONEYPOT):
+    if _first(fields, HONEYPOT):
         # Bots get the ordinary thank-you page, so they learn nothing; nothing is stored.
-        return redirect(url_for(".thanks", slug=defn.slug), 303)
-    raw = extract_raw(defn, request.form)
-    source = clean_source(request.form.get("bron"))
-    going_back = request.form.get("actie") == "terug"
-    step = advance(defn, raw, _page_index(), going_back)
+        return _to_thanks(defn, remember=False)
+    raw = extract_raw(defn, fields)
+    source = clean_source(_first(fields, "bron"))
+    going_back = _first(fields, "actie") == "terug"
+    step = advance(defn, raw, _page_index(fields), going_back)
     if step.outcome is not Outcome.SUBMIT and not checked:
         fresh = _load(defn.slug)  # every step but the final one looks the survey up
         if fresh is not defn:  # edited since it was cached: decide again with the new version
-            return _answer_post(fresh, checked=True)
+            return _answer_post(fresh, fields, checked=True)
     if step.outcome is Outcome.AGE_GATE:
         return render_template("surveys/age_gate.html", survey=defn)
     if step.outcome is Outcome.SHOW_PAGE:
@@ -164,11 +219,11 @@ def _answer_post(defn: SurveyDef, checked: bool) -> ResponseReturnValue:
         # closed, or validates the answers against the new version.
         if checked:
             return _render_retry(defn, raw, token, source)
-        return _answer_post(_load(defn.slug), checked=True)
+        return _answer_post(_load(defn.slug), fields, checked=True)
 
 
-def _page_index() -> int:
-    value = request.form.get("pagina", "0")
+def _page_index(fields: Fields) -> int:
+    value = _first(fields, "pagina")
     return int(value) if value.isdigit() and len(value) < 4 else 0
 
 
@@ -180,7 +235,6 @@ def _submit(
     source: str | None,
 ) -> ResponseReturnValue:
     """Store the response once and redirect to the thank-you page (or say why not)."""
-    thanks = redirect(url_for(".thanks", slug=defn.slug), 303)
     try:
         if _already_responded(defn) and not token_used(db.session, token):
             return render_template("surveys/status.html", state="already", survey=defn), 409
@@ -191,17 +245,7 @@ def _submit(
         db.session.rollback()
         log.error("could not store response for %s: %s", defn.slug, type(exc).__name__)
         return _render_retry(defn, raw, token, source)
-    days = current_app.config["RESPONDED_COOKIE_DAYS"]
-    thanks.set_cookie(
-        _responded_cookie(defn),
-        "1",
-        max_age=days * 24 * 3600,
-        path=url_for(".form", slug=defn.slug),
-        httponly=True,
-        samesite="Lax",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-    )
-    return thanks
+    return _to_thanks(defn, remember=True)
 
 
 def _render_retry(
@@ -232,7 +276,8 @@ def privacy(slug: str) -> ResponseReturnValue:
 def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
     """Re-show the page with every answer kept, and a fresh token, after a CSRF failure."""
     slug = (request.view_args or {}).get("slug")
-    token = request.form.get("token", "")
+    fields = posted_fields()
+    token = _first(fields, "token")
     # A closed or unknown survey says so, rather than talking about an expired session.
     # (No abort() here: an exception raised inside an error handler is not handled again.)
     defn, status_page = _lookup(slug) if slug else (None, None)
@@ -245,9 +290,9 @@ def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
             text="Ga terug naar het begin en probeer het opnieuw.",
             code=400,
         ), 400
-    raw = extract_raw(defn, request.form)
+    raw = extract_raw(defn, fields)
     pages = visible_pages(defn, raw)
-    index = _page_index()
+    index = _page_index(fields)
     page = next((p for p in pages if p.index == index), pages[0])
-    source = clean_source(request.form.get("bron"))
+    source = clean_source(_first(fields, "bron"))
     return _render(defn, page, raw, token, source, notice="csrf", status=400)

@@ -197,6 +197,35 @@ def test_second_response_from_same_browser_is_refused(app, demo_survey, responde
     assert count_rows(app, "response") == 1
 
 
+def test_thank_you_redirect_remembers_the_browser(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    response = complete(r)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/p/{demo_survey.slug}/bedankt"
+    (cookie,) = [
+        h
+        for h in response.headers.getlist("Set-Cookie")
+        if h.startswith(f"peiling_{demo_survey.id}=")
+    ]
+    parts = {p.strip().split("=")[0] for p in cookie.split(";")}
+    assert {"HttpOnly", "SameSite", "Path", "Max-Age"} <= parts
+    assert f"Path=/p/{demo_survey.slug}" in cookie and f"Max-Age={365 * 24 * 3600}" in cookie
+    assert "Secure" not in parts
+
+
+def test_a_post_with_thousands_of_fields_is_refused(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    body = urlencode([("csrf_token", r.csrf), ("token", r.token), ("pagina", "2")])
+    response = r.client.post(
+        f"/p/{demo_survey.slug}",
+        data=body + "&x=1" * 5000,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 413
+    assert count_rows(app, "response") == 0
+
+
 def test_multiple_responses_when_the_survey_allows_it(app, make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
     survey = make_survey(allow_multiple_responses=True)
     for _ in range(2):

@@ -55,3 +55,13 @@ def test_forged_cookie_and_token_pair_is_refused(app, demo_survey, respondent) -
     r.csrf = "A" * 43  # without the server's key no valid pair can be made
     assert r.post(2, ALL).status_code == 400
     assert count_rows(app, "response") == 0
+
+
+def test_non_ascii_token_is_refused_cleanly(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    r.csrf = "é" * 43  # compare_digest would raise TypeError on such a str
+    page = r.post(2, ALL)
+    assert page.status_code == 400
+    assert "Traceback" not in page.get_data(as_text=True)
+    assert count_rows(app, "response") == 0
