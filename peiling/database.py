@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
+from psycopg import errors, pq
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -46,6 +51,38 @@ def dialect_name() -> str:
     return db.engine.dialect.name
 
 
+_NOT_PREPARED = errors.InvalidSqlStatementName.sqlstate.encode()
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=32)
+def _prepared(sql: str) -> tuple[bytes, bytes, tuple[str, ...]]:
+    """Statement name, the SQL with $n placeholders, and the parameter names in $n order."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    text = _NAMED.sub(number, sql)
+    name = b"peiling_" + hashlib.sha256(sql.encode()).hexdigest()[:16].encode()
+    return name, text.encode(), tuple(order)
+
+
+def _as_text(value: Any) -> bytes | None:
+    """A parameter in PostgreSQL's text format (the statement's casts give its type)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, datetime):
+        return value.isoformat().encode()
+    if isinstance(value, (int, float, str)):
+        return str(value).encode()
+    raise TypeError(f"no text format for {type(value).__name__}")
+
+
 class Writer:
     """A few kept autocommit connections for single, atomic, idempotent statements.
 
@@ -53,8 +90,9 @@ class Writer:
     submission token), so it needs no transaction, no pool bookkeeping and no pre-ping:
     idle connections wait in a stack, made from the engine's URL and connect_args, and
     after a dropped connection (a database restart leaves them all dead) the statement
-    runs once more on a fresh one. In make bench this serves about a third more
-    submissions per second than a checkout from SQLAlchemy's pool with BEGIN and COMMIT.
+    runs once more on a fresh one. The statement goes through libpq's prepared-statement
+    call (psycopg's documented `pq` layer) with parameters in text format: make bench
+    measured about a third of a submission's Python time in psycopg's cursor machinery.
     """
 
     def __init__(self, engine: Engine, connect_args: Mapping[str, Any], keep: int = 8) -> None:
@@ -84,15 +122,18 @@ class Writer:
         else:
             conn.close()
 
-    def execute(self, sql: str, params: Mapping[str, Any]) -> Any:
+    def execute(self, sql: str, params: Mapping[str, Any]) -> list[str | None]:
+        """Run `sql` (psycopg's %(name)s placeholders); return its first row as text values."""
         for listener in statement_listeners:
             listener(sql)
+        name, text, order = _prepared(sql)
+        values = [_as_text(params[key]) for key in order]
         error = self.dialect.loaded_dbapi.Error
         for attempt in (1, 2):
             conn = None
             try:
                 conn = self._take()
-                row = conn.execute(sql, params, prepare=True).fetchone()
+                row = _run_prepared(conn.pgconn, name, text, values)
             except error as exc:
                 broken = conn is None or conn.broken or conn.closed
                 if conn is not None:
@@ -117,6 +158,22 @@ class Writer:
             self._idle.pop().close()
 
 
+def _run_prepared(
+    pgconn: pq.abc.PGconn, name: bytes, text: bytes, values: list[bytes | None]
+) -> list[str | None]:
+    result = pgconn.exec_prepared(name, values)
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if state == _NOT_PREPARED:  # the first time on this connection
+        prepared = pgconn.prepare(name, text)
+        if prepared.status != pq.ExecStatus.COMMAND_OK:
+            raise errors.error_from_result(prepared)
+        result = pgconn.exec_prepared(name, values)
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise errors.error_from_result(result)
+    values_out = [result.get_value(0, i) for i in range(result.nfields)]
+    return [None if v is None else v.decode() for v in values_out]
+
+
 def _writer() -> Writer:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     writer = app.extensions.get(WRITER)
@@ -130,8 +187,8 @@ def _writer() -> Writer:
     return writer
 
 
-def execute_idempotent(sql: str, params: Mapping[str, Any]) -> Any:
-    """Run one idempotent statement (psycopg placeholders) and return its first row.
+def execute_idempotent(sql: str, params: Mapping[str, Any]) -> list[str | None]:
+    """Run one idempotent statement (psycopg placeholders); return its first row as text.
 
     Driver errors come back as SQLAlchemy's DBAPIError, like those of every other query.
     """

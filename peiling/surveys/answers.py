@@ -24,7 +24,7 @@ INTEGER_RE = re.compile(r"^[+-]?\d{1,9}$")
 DECIMAL_RE = re.compile(r"^[+-]?\d{1,9}([.,]\d{1,6})?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VolunteerData:
     name: str
     email: str | None
@@ -32,7 +32,7 @@ class VolunteerData:
     activities: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cleaned:
     """A question's validated answer; empty when the respondent left it open."""
 
@@ -81,7 +81,8 @@ def clean_text(value: str) -> str:
 
 
 def _single(raw: Raw, name: str) -> list[str]:
-    return [v for v in (clean_text(x) for x in raw.get(name, ())) if v]
+    values = [clean_text(x) for x in raw.get(name, ())]
+    return [v for v in values if v]
 
 
 def clean(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:

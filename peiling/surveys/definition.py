@@ -66,10 +66,11 @@ class QuestionDef:
     page_index: int
 
     def option(self, code: str) -> OptionDef | None:
-        for opt in self.options:
-            if opt.code == code:
-                return opt
-        return None
+        return self._options_by_code.get(code)
+
+    @cached_property
+    def _options_by_code(self) -> dict[str, OptionDef]:
+        return {opt.code: opt for opt in self.options}
 
     @property
     def field(self) -> str:
@@ -109,9 +110,9 @@ class SurveyDef:
     pages: tuple[PageDef, ...]
     by_code: dict[str, QuestionDef] = field(repr=False)
 
-    @property
-    def questions(self) -> list[QuestionDef]:
-        return [q for p in self.pages for q in p.questions]
+    @cached_property
+    def questions(self) -> tuple[QuestionDef, ...]:
+        return tuple(q for p in self.pages for q in p.questions)
 
     @cached_property
     def field_names(self) -> tuple[str, ...]:

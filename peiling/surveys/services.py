@@ -194,7 +194,7 @@ def _store_in_one_statement(
         "activities": json.dumps(volunteer.get("activities", [])),
     }
     response_id, still_open = execute_idempotent(_STORE_PG, params)
-    if not still_open:
+    if still_open != "t":
         raise SurveyChanged(defn.slug)
     if response_id is None:
         raise DuplicateSubmission(values["submission_token"])

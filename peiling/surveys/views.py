@@ -32,6 +32,7 @@ from peiling.surveys.services import (
     store_response,
     token_used,
 )
+from peiling.web import parse_urlencoded
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def _already_responded(defn: SurveyDef) -> bool:
 
 
 def posted_fields() -> Fields:
-    """The posted form as a plain dict of lists (web.StrictFormDataParser refused bad UTF-8)."""
+    """The posted form as a plain dict of lists; invalid UTF-8 is a 400 (web.parse_urlencoded)."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return parse_urlencoded(request.get_data())
     return request.form.to_dict(flat=False)
 
 
