@@ -189,7 +189,11 @@ class Answer(db.Model):
     """One answer value in long form: a chosen option, a number or a text.
 
     `survey_id` and `municipality_code` are copied from the response so that counting per
-    question, option and municipality is a single GROUP BY over a covering index.
+    question, option and municipality is a single GROUP BY over a covering index. Only the
+    response is a foreign key: keys to survey, question and option made every submission
+    lock the same hot rows (migration 0002 says more). Whatever edits questionnaires must
+    refuse to delete a question or option that has answers; a response is stored only
+    against the questionnaire revision it was validated with.
     """
 
     __tablename__ = "answer"
@@ -201,11 +205,9 @@ class Answer(db.Model):
     response_id: Mapped[int] = mapped_column(
         ForeignKey("response.id", ondelete="CASCADE"), index=True
     )
-    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
-    option_id: Mapped[int | None] = mapped_column(
-        ForeignKey("question_option.id", ondelete="CASCADE")
-    )
+    survey_id: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[int] = mapped_column(Integer)
+    option_id: Mapped[int | None] = mapped_column(Integer)
     municipality_code: Mapped[str | None] = mapped_column(String(6))
     value_number: Mapped[float | None] = mapped_column(Float)
     value_text: Mapped[str | None] = mapped_column(Text)
