@@ -39,16 +39,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+DIALECT = "peiling.dialect"
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        app.extensions[DIALECT] = engine.dialect.name
 
 
 def dialect_name() -> str:
-    """ "postgresql" or "sqlite", without creating a session to ask."""
-    return db.engine.dialect.name
+    """ "postgresql" or "sqlite", without creating a session or an engine lookup to ask."""
+    return str(current_app.extensions[DIALECT])
 
 
 _NOT_PREPARED = errors.InvalidSqlStatementName.sqlstate.encode()

@@ -152,10 +152,9 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def security_headers(response: Response) -> Response:
     """Add the security headers a view has not set itself."""
-    present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118 - Headers
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            response.headers.add(name, value)
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - werkzeug Headers
+    headers.extend([h for h in SECURITY_HEADERS if h[0].lower() not in present])
     return response
 
 

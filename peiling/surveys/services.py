@@ -175,17 +175,14 @@ SELECT (SELECT id FROM r), EXISTS (SELECT 1 FROM s)
 def _store_in_one_statement(
     defn: SurveyDef, answers: dict[str, Cleaned], values: dict[str, Any]
 ) -> int:
-    rows = answer_rows(defn, answers, 0, values["municipality_code"])
     volunteer = volunteer_row(defn, answers, 0, values["municipality_code"]) or {}
+    keys = ("question_id", "option_id", "value_number", "value_text")
     params = {
         **values,
         "slug": defn.slug,
         "revision": defn.revision,
         "answers": json.dumps(
-            [
-                {k: row[k] for k in ("question_id", "option_id", "value_number", "value_text")}
-                for row in rows
-            ]
+            [dict(zip(keys, row, strict=True)) for row in answer_values(defn, answers)]
         ),
         "has_volunteer": bool(volunteer),
         "name": volunteer.get("name"),
@@ -208,43 +205,59 @@ def _first(defn: SurveyDef, answers: dict[str, Cleaned], qtype: QuestionType, ge
     return None
 
 
-def answer_rows(
-    defn: SurveyDef, answers: dict[str, Cleaned], response_id: int, municipality: str | None
-) -> list[dict[str, Any]]:
-    """Turn validated answers into long-form rows: one per option picked or value given."""
-    rows: list[dict[str, Any]] = []
+AnswerValue = tuple[int, int | None, float | None, str | None]
+
+
+def answer_values(defn: SurveyDef, answers: dict[str, Cleaned]) -> list[AnswerValue]:
+    """Turn validated answers into long-form values: one per option picked or value given.
+
+    Each is (question_id, option_id, value_number, value_text).
+    """
+    rows: list[AnswerValue] = []
     for code, answer in answers.items():
-        if answer.empty:
-            continue
-        q = defn.by_code[code]
-        base = {
-            "response_id": response_id,
-            "survey_id": defn.id,
-            "question_id": q.id,
-            "municipality_code": municipality,
-            "option_id": None,
-            "value_number": None,
-            "value_text": None,
-        }
-        rows.extend(base | part for part in _values(q, answer))
+        if not answer.empty:
+            q = defn.by_code[code]
+            rows.extend((q.id, option, number, text) for option, number, text in _values(q, answer))
     return rows
 
 
-def _values(q: QuestionDef, answer: Cleaned) -> list[dict[str, Any]]:
-    if q.type in (QuestionType.NUMBER, QuestionType.AGE, QuestionType.GRADE):
-        return [{"value_number": answer.number}]
-    if q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
-        return [{"value_text": answer.text}]
+def answer_rows(
+    defn: SurveyDef, answers: dict[str, Cleaned], response_id: int, municipality: str | None
+) -> list[dict[str, Any]]:
+    """The rows of table `answer` for one response."""
+    return [
+        {
+            "response_id": response_id,
+            "survey_id": defn.id,
+            "question_id": question_id,
+            "municipality_code": municipality,
+            "option_id": option_id,
+            "value_number": number,
+            "value_text": text,
+        }
+        for question_id, option_id, number, text in answer_values(defn, answers)
+    ]
+
+
+_NUMBER_TYPES = frozenset({QuestionType.NUMBER, QuestionType.AGE, QuestionType.GRADE})
+_TEXT_TYPES = frozenset({QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT})
+
+
+def _values(q: QuestionDef, answer: Cleaned) -> list[tuple[int | None, float | None, str | None]]:
+    """(option_id, value_number, value_text) for each row of one answer."""
+    if q.type in _NUMBER_TYPES:
+        return [(None, answer.number, None)]
+    if q.type in _TEXT_TYPES:
+        return [(None, None, answer.text)]
     if q.type is QuestionType.MUNICIPALITY:
-        return [{"value_text": answer.codes[0]}]
-    parts = []
+        return [(None, None, answer.codes[0])]
+    parts: list[tuple[int | None, float | None, str | None]] = []
     if q.type is QuestionType.VOLUNTEER:
-        parts.append({"value_text": "ja" if answer.willing else "nee"})
+        parts.append((None, None, "ja" if answer.willing else "nee"))
     for code in answer.codes:
         option = q.option(code)
         assert option is not None  # noqa: S101 - validated in answers.clean
-        other = answer.other if option.is_other else None
-        parts.append({"option_id": option.id, "value_text": other})
+        parts.append((option.id, None, answer.other if option.is_other else None))
     return parts
 
 
