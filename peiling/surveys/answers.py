@@ -48,6 +48,9 @@ class Cleaned:
         return not self.codes and self.number is None and not self.text and self.willing is None
 
 
+EMPTY = Cleaned()  # immutable, so one instance serves every unanswered question
+
+
 @dataclass
 class Problems:
     """Errors keyed by the id of the input they belong to (for the error summary's links)."""
@@ -81,8 +84,12 @@ def clean_text(value: str) -> str:
 
 
 def _single(raw: Raw, name: str) -> list[str]:
-    values = [clean_text(x) for x in raw.get(name, ())]
-    return [v for v in values if v]
+    """The non-empty values of a field of codes or numbers, trimmed.
+
+    Unlike free text, these are not cleaned of control characters: a code or number that
+    contains one matches no option or pattern, and is refused rather than repaired.
+    """
+    return [v for v in (x.strip() for x in raw.get(name, ())) if v]
 
 
 def clean(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
@@ -110,19 +117,20 @@ _REQUIRED = {
 def _choice(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     values = _single(raw, q.field)
     if not values:
-        return Cleaned()
+        return EMPTY
     multiple = q.type is QuestionType.MULTIPLE_CHOICE
     if not multiple and len(values) > 1:
         problems.add(q, "Kies één antwoord.")
-        return Cleaned()
-    if len(set(values)) != len(values) or any(q.option(v) is None for v in values):
+        return EMPTY
+    options = [q.option(v) for v in values]
+    if len(set(values)) != len(values) or any(o is None for o in options):
         problems.add(q, "Kies een van de antwoorden uit de lijst.")
-        return Cleaned()
+        return EMPTY
     max_choices = q.settings.get("max_choices")
     if multiple and max_choices and len(values) > max_choices:
         problems.add(q, f"Kies maximaal {max_choices} antwoorden.")
     other = None
-    if any(q.option(v).is_other for v in values):  # type: ignore[union-attr]
+    if any(o.is_other for o in options):  # type: ignore[union-attr]
         other = clean_text(" ".join(raw.get(f"{q.field}__anders", ())))
         if not other:
             problems.add(q, "Vul in wat je bedoelt met ‘anders’.", input_id(q, "anders"))
@@ -140,18 +148,18 @@ def _too_long(limit: int, actual: int) -> str:
 def _number(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     values = _single(raw, q.field)
     if not values:
-        return Cleaned()
+        return EMPTY
     text = values[0].replace(" ", "")
     decimal = bool(q.settings.get("decimal"))
     if len(values) > 1 or not (DECIMAL_RE if decimal else INTEGER_RE).match(text):
         example = "bijvoorbeeld 2,5" if decimal else "bijvoorbeeld 12"
         problems.add(q, f"Vul een getal in, {example}.")
-        return Cleaned()
+        return EMPTY
     number = float(text.replace(",", "."))
     low, high = q.settings.get("min"), q.settings.get("max")
     if (low is not None and number < low) or (high is not None and number > high):
         problems.add(q, _range_message(low, high))
-        return Cleaned()
+        return EMPTY
     return Cleaned(number=number)
 
 
@@ -167,10 +175,10 @@ def _range_message(low: float | None, high: float | None) -> str:
 def _age(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     values = _single(raw, q.field)
     if not values:
-        return Cleaned()
+        return EMPTY
     if len(values) > 1 or not INTEGER_RE.match(values[0]) or not 0 < int(values[0]) < 120:
         problems.add(q, "Vul je leeftijd in jaren in, bijvoorbeeld 16.")
-        return Cleaned()
+        return EMPTY
     return Cleaned(number=float(int(values[0])))
 
 
@@ -180,17 +188,17 @@ def _text(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     limit = int(q.settings.get("max_length", default))
     if len(text) > limit:
         problems.add(q, _too_long(limit, len(text)))
-        return Cleaned()
+        return EMPTY
     return Cleaned(text=text or None)
 
 
 def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     values = _single(raw, q.field)
     if not values:
-        return Cleaned()
+        return EMPTY
     if len(values) > 1 or values[0] not in ("ja", "nee"):
         problems.add(q, "Kies ja of nee.")
-        return Cleaned()
+        return EMPTY
     if values[0] == "nee":
         # Contact details typed before switching to "nee" are deliberately not kept.
         return Cleaned(willing=False)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from peiling.database import dialect_name, execute_idempotent
-from peiling.surveys.answers import Cleaned
+from peiling.surveys.answers import Cleaned, VolunteerData
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import (
     Answer,
@@ -175,22 +175,22 @@ SELECT (SELECT id FROM r), EXISTS (SELECT 1 FROM s)
 def _store_in_one_statement(
     defn: SurveyDef, answers: dict[str, Cleaned], values: dict[str, Any]
 ) -> int:
-    volunteer = volunteer_row(defn, answers, 0, values["municipality_code"]) or {}
-    keys = ("question_id", "option_id", "value_number", "value_text")
-    params = {
-        **values,
-        "slug": defn.slug,
-        "revision": defn.revision,
-        "answers": json.dumps(
-            [dict(zip(keys, row, strict=True)) for row in answer_values(defn, answers)]
-        ),
-        "has_volunteer": bool(volunteer),
-        "name": volunteer.get("name"),
-        "email": volunteer.get("email"),
-        "phone": volunteer.get("phone"),
-        "activities": json.dumps(volunteer.get("activities", [])),
-    }
-    response_id, still_open = execute_idempotent(_STORE_PG, params)
+    rows = [
+        {"question_id": q, "option_id": o, "value_number": n, "value_text": t}
+        for q, o, n, t in answer_values(defn, answers)
+    ]
+    volunteer = _volunteer(answers)
+    values.update(
+        slug=defn.slug,
+        revision=defn.revision,
+        answers=json.dumps(rows),
+        has_volunteer=volunteer is not None,
+        name=volunteer and volunteer.name,
+        email=volunteer and volunteer.email,
+        phone=volunteer and volunteer.phone,
+        activities=json.dumps(list(volunteer.activities)) if volunteer else "[]",
+    )
+    response_id, still_open = execute_idempotent(_STORE_PG, values)
     if still_open != "t":
         raise SurveyChanged(defn.slug)
     if response_id is None:
@@ -261,18 +261,25 @@ def _values(q: QuestionDef, answer: Cleaned) -> list[tuple[int | None, float | N
     return parts
 
 
+def _volunteer(answers: dict[str, Cleaned]) -> VolunteerData | None:
+    for answer in answers.values():
+        if answer.volunteer is not None:
+            return answer.volunteer
+    return None
+
+
 def volunteer_row(
     defn: SurveyDef, answers: dict[str, Cleaned], response_id: int, municipality: str | None
 ) -> dict[str, Any] | None:
-    for answer in answers.values():
-        if answer.volunteer is not None:
-            return {
-                "response_id": response_id,
-                "survey_id": defn.id,
-                "municipality_code": municipality,
-                "name": answer.volunteer.name,
-                "email": answer.volunteer.email,
-                "phone": answer.volunteer.phone,
-                "activities": list(answer.volunteer.activities),
-            }
-    return None
+    volunteer = _volunteer(answers)
+    if volunteer is None:
+        return None
+    return {
+        "response_id": response_id,
+        "survey_id": defn.id,
+        "municipality_code": municipality,
+        "name": volunteer.name,
+        "email": volunteer.email,
+        "phone": volunteer.phone,
+        "activities": list(volunteer.activities),
+    }

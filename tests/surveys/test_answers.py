@@ -79,6 +79,7 @@ def run(defn, code: str, raw: dict[str, Any]):  # type: ignore[no-untyped-def]
         ("lang", {"q_lang": "regel 1\r\nregel 2"}, {"text": "regel 1\nregel 2"}),
         ("leeftijd", {"q_leeftijd": "16"}, {"number": 16.0}),
         ("gemeente", {"q_gemeente": "GM0114"}, {"codes": ("GM0114",)}),
+        ("gemeente", {"q_gemeente": " GM0114 "}, {"codes": ("GM0114",)}),
         (
             "helpen",
             {"q_helpen": "nee", "q_helpen__naam": "Weg"},
@@ -123,6 +124,9 @@ def test_volunteer_yes_keeps_contact_details_and_activities(defn) -> None:  # ty
         ("meer", {}, "Kies minstens één antwoord."),
         ("meer", {"q_meer": ["x", "y", "z"]}, "Kies maximaal 2 antwoorden."),
         ("meer", {"q_meer": ["x", "x"]}, "Kies een van de antwoorden uit de lijst."),
+        # A control character makes a code or number invalid; it is not silently removed.
+        ("meer", {"q_meer": ["x\x00"]}, "Kies een van de antwoorden uit de lijst."),
+        ("getal", {"q_getal": "1\x002"}, "Vul een getal in, bijvoorbeeld 12."),
         ("janee", {}, "Kies ja of nee."),
         ("janee", {"q_janee": "misschien"}, "Kies een van de antwoorden uit de lijst."),
         ("eens", {"q_eens": "6"}, "Kies een van de antwoorden uit de lijst."),
