@@ -22,7 +22,7 @@ Environment:
   BENCH_CONNECTIONS   wrk connections (default 16)
   BENCH_WRK_THREADS   wrk threads (default 1: the machine has 2 cores for everything)
   BENCH_GUNICORN      gunicorn settings to try, comma-separated `sync:N` or `gthread:NxT`
-                      (default `sync:3,sync:4,gthread:4x2`)
+                      (default `sync:2,sync:4,gthread:2x2,gthread:4x2`)
   BENCH_VIEWS         in-process page views and submissions to time (default 200)
   BENCH_DATABASE_URL  PostgreSQL to use (default postgresql+psycopg://postgres@127.0.0.1/test)
 
@@ -58,7 +58,7 @@ GZIP_TARGET = 15_000
 REQUEST_TARGET = 3
 SQL_TARGET = 3
 RATIO_TARGET = 0.25
-DEFAULT_GUNICORN = "sync:3,sync:4,gthread:4x2"
+DEFAULT_GUNICORN = "sync:2,sync:4,gthread:2x2,gthread:4x2"
 
 SCALE = """\
 For scale (figures from the issue):
@@ -351,9 +351,16 @@ def summary(bench: BenchDatabase, tally: Tally, trials: list[Trial]) -> None:
             f"{t.ratio:>7.3f}{mark}"
         )
     out(f"Chosen: gunicorn {best.settings.command_line()} (the most submissions/s)")
+    out(f"   median ratio submissions/s / hello/s under these settings = {best.ratio:.3f}")
+    # Under some settings hello world itself is held back (gthread with keep-alive left the
+    # CPUs 40 % idle in some runs), which flatters any ratio to it. The verdict therefore
+    # divides by the fastest hello world of the run, whatever its settings.
+    ceiling = max(trials, key=lambda t: t.hello_rate)
+    strict = best.peiling_rate / ceiling.hello_rate if ceiling.hello_rate else 0.0
     out(
-        f"   median ratio submissions/s / hello/s = {best.ratio:.3f} "
-        f"(target >= {RATIO_TARGET}) -- {met(best.ratio >= RATIO_TARGET)}"
+        f"   against the fastest hello world of the run ({ceiling.settings.name}, "
+        f"{ceiling.hello_rate:,.1f}/s): {strict:.3f} "
+        f"(target >= {RATIO_TARGET}) -- {met(strict >= RATIO_TARGET)}"
     )
     stored = bench.count("response")
     answers = bench.count("answer")
