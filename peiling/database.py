@@ -74,17 +74,22 @@ def _prepared(sql: str) -> tuple[bytes, bytes, tuple[str, ...]]:
     return name, text.encode(), tuple(order)
 
 
+_TEXT_FORMAT: dict[type, Callable[[Any], bytes]] = {
+    str: str.encode,
+    int: lambda v: str(v).encode(),
+    float: lambda v: repr(v).encode(),
+    bool: lambda v: b"t" if v else b"f",
+    datetime: lambda v: v.isoformat().encode(),
+    type(None): lambda v: None,  # type: ignore[dict-item] - NULL has no text
+}
+
+
 def _as_text(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text format (the statement's casts give its type)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return b"t" if value else b"f"
-    if isinstance(value, datetime):
-        return value.isoformat().encode()
-    if isinstance(value, (int, float, str)):
-        return str(value).encode()
-    raise TypeError(f"no text format for {type(value).__name__}")
+    try:
+        return _TEXT_FORMAT[type(value)](value)
+    except KeyError:
+        raise TypeError(f"no text format for {type(value).__name__}") from None
 
 
 class Writer:
