@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from peiling import database, web
+    from peiling.auth import throttle
     from peiling.extensions import csrf, db, login_manager, migrate
 
     web.init_app(app)
@@ -36,6 +37,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations())))
     csrf.init_app(app)
     login_manager.init_app(app)
+    throttle.init_app(app)
 
 
 def _migrations() -> str:
@@ -45,6 +47,7 @@ def _migrations() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from peiling.admin import bp as admin_bp
     from peiling.analysis import bp as analysis_bp
     from peiling.auth import bp as auth_bp
     from peiling.surveys import bp as surveys_bp
@@ -52,9 +55,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(analysis_bp, url_prefix="/analysis")
+    app.register_blueprint(admin_bp, url_prefix="/beheer")
 
 
 def register_cli(app: Flask) -> None:
+    from peiling.auth import cli as auth_cli
     from peiling.surveys import cli
 
     cli.init_app(app)
+    auth_cli.init_app(app)

@@ -30,6 +30,13 @@ class DefaultConfig:
     SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry a content hash
     # Cookie a browser receives after answering, so a second response can be refused politely.
     RESPONDED_COOKIE_DAYS = 365
+    # A staff login lasts a working day; the signed session cookie is refused after that.
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # Failed staff logins: counted per account and per address (auth/throttle.py); in Redis
+    # when PEILING_REDIS_URL is set, so that every worker and server shares the counts.
+    REDIS_URL: str | None = None
+    LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
+    LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:

@@ -91,6 +91,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
                 if table.name not in REFERENCE_TABLES:
                     conn.execute(table.delete())
     definition.clear_cache()
+    app.extensions["peiling.login_throttle"].reset()  # one test's failures never block another
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""Staff accounts."""
+"""Staff accounts, the municipalities an analyst is limited to, and the audit log."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from peiling.extensions import db
@@ -15,9 +16,9 @@ from peiling.surveys.models import utcnow
 
 
 class Role(enum.StrEnum):
-    ADMIN = "admin"
-    RESEARCHER = "researcher"
-    ANALYST = "analyst"
+    ADMIN = "admin"  # manages accounts, reads the audit log
+    RESEARCHER = "researcher"  # designs and publishes surveys, sees all results
+    ANALYST = "analyst"  # sees results, optionally of some municipalities only
 
 
 class User(UserMixin, db.Model):
@@ -41,14 +42,60 @@ class User(UserMixin, db.Model):
     can_see_volunteers: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Part of the id kept in the session cookie: raising it (a new password) logs out every
+    # other session of this account.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    scope: Mapped[list[UserMunicipality]] = relationship(
+        cascade="all, delete-orphan", order_by="UserMunicipality.municipality_code"
+    )
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version or 0}"
+
+    @property
+    def municipalities(self) -> frozenset[str] | None:
+        """The CBS codes this account is limited to, or None for all municipalities."""
+        if self.role is not Role.ANALYST or not self.scope:
+            return None
+        return frozenset(s.municipality_code for s in self.scope)
+
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash (Werkzeug's default), never the password itself."""
         self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+class UserMunicipality(db.Model):
+    """One municipality an analyst may see; an analyst without any sees them all."""
+
+    __tablename__ = "staff_user_municipality"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipality.code"), primary_key=True
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what, and when. The email is copied so the trail outlives the account."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

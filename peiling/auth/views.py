@@ -1,20 +1,21 @@
-"""Login and logout for staff."""
+"""Login, logout and changing one's password."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
 
 from peiling.auth import bp
+from peiling.auth.forms import LoginForm, PasswordForm
 from peiling.auth.models import User
+from peiling.auth.services import AccountError, change_password, record
+from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
+from peiling.web import error_page
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in om deze pagina te zien."
@@ -23,16 +24,14 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(
-        "E-mailadres", validators=[DataRequired("Vul je e-mailadres in."), Length(max=254)]
-    )
-    password = PasswordField(
-        "Wachtwoord", validators=[DataRequired("Vul je wachtwoord in."), Length(max=200)]
-    )
+    """The account of a session id `<id>.<session version>`; an old version logs out."""
+    ident, _, version = user_id.partition(".")
+    if not ident.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or (user.session_version or 0) != int(version):
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str:
@@ -58,10 +57,22 @@ def login() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
+        address = request.remote_addr or ""
+        wait = throttle().wait(email, address)
+        if wait is not None:  # too many failures: not even a right password gets in now
+            page, status = error_page(429)
+            return page, status, {"Retry-After": str(wait)}
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None and user.active and user.check_password(form.password.data or ""):
+            session.clear()  # no state from before the login survives it
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
+            record(db.session, user, "login")
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")))
+        throttle().failed(email, address)
+        record(db.session, None, "login_failed", email)
+        db.session.commit()
         error = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
@@ -71,5 +82,26 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     logout_user()
+    session.clear()
     flash("Je bent uitgelogd.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/wachtwoord", methods=["GET", "POST"])
+@login_required
+def password() -> ResponseReturnValue:
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data or "", form.new.data or "")
+        except AccountError as exc:
+            error = str(exc)
+        else:
+            record(db.session, current_user, "password_changed", current_user.email)
+            db.session.commit()
+            login_user(current_user._get_current_object())  # carries the new session version
+            flash("Je wachtwoord is gewijzigd. Andere sessies zijn uitgelogd.")
+            return redirect(url_for("analysis.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, error=error), status

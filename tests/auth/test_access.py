@@ -1,0 +1,39 @@
+"""Every staff URL for every kind of user: who gets in, who is sent to log in, who gets 403."""
+
+from __future__ import annotations
+
+import pytest
+
+URLS = ["/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord"]
+USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]
+
+# 302: to the login page; 403: logged in, but not allowed.
+EXPECTED = {
+    "/analysis/": {"anonymous": 302},
+    "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
+    "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
+    "/account/wachtwoord": {"anonymous": 302},
+}
+
+
+def expected(url: str, user: str) -> int:
+    rules = EXPECTED[url]
+    return rules.get(user, rules.get("*", 200))
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("url", URLS)
+def test_staff_url_access(logged_in, url: str, user: str) -> None:  # type: ignore[no-untyped-def]
+    client = logged_in(user)
+    response = client.get(url)
+    assert response.status_code == expected(url, user)
+    if response.status_code == 302:
+        assert response.headers["Location"].startswith("/login?next=")
+    if response.status_code == 403:
+        assert "Geen toegang" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("user", USERS[1:])
+def test_admin_links_only_for_admins(logged_in, user: str) -> None:  # type: ignore[no-untyped-def]
+    html = logged_in(user).get("/analysis/").get_data(as_text=True)
+    assert ('href="/beheer/gebruikers"' in html) is (user == "admin")
