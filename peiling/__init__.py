@@ -50,12 +50,14 @@ def register_blueprints(app: Flask) -> None:
     from peiling.admin import bp as admin_bp
     from peiling.analysis import bp as analysis_bp
     from peiling.auth import bp as auth_bp
+    from peiling.designer import bp as designer_bp
     from peiling.surveys import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(analysis_bp, url_prefix="/analysis")
     app.register_blueprint(admin_bp, url_prefix="/beheer")
+    app.register_blueprint(designer_bp, url_prefix="/ontwerp")
 
 
 def register_cli(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-URLS = ["/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord"]
+URLS = ["/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord", "/ontwerp/"]
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]
 
 # 302: to the login page; 403: logged in, but not allowed.
@@ -13,6 +13,7 @@ EXPECTED = {
     "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
     "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
     "/account/wachtwoord": {"anonymous": 302},
+    "/ontwerp/": {"anonymous": 302, "*": 403, "researcher": 200},
 }
 
 

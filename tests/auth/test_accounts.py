@@ -14,7 +14,7 @@ from peiling import create_app
 from peiling.auth.models import AuditEvent, Role, User
 from peiling.auth.throttle import LoginThrottle
 from peiling.extensions import db
-from tests.auth.conftest import PASSWORD, csrf_of, login
+from tests.auth.fixtures import PASSWORD, csrf_of, login
 from tests.conftest import make_app
 
 

@@ -1,0 +1,7 @@
+"""The questionnaire designer for researchers: lifecycle, duplication and safe editing."""
+
+from flask import Blueprint
+
+bp = Blueprint("designer", __name__)
+
+from peiling.designer import views  # noqa: E402,F401  (registers the routes on bp)

@@ -1,0 +1,193 @@
+"""Changing questionnaires without changing the meaning of answers already given.
+
+Every change here replaces the survey's revision, so workers rebuild their cached
+definition and a respondent's final POST, validated against the old version, is checked
+again (surveys.services.store_response). Answers point at questions and options by id:
+deleting a question or option that has answers, or changing a question's type, would
+silently change what those answers mean, so it is refused with an explanation (answers
+keep only their foreign key to the response; see migration 0002).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from peiling.surveys.exporter import export_definition
+from peiling.surveys.importer import build_survey
+from peiling.surveys.models import (
+    Answer,
+    Option,
+    Page,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyStatus,
+    new_revision,
+)
+
+
+class EditRefused(Exception):
+    """A change that would change the meaning of stored answers; the message says why."""
+
+
+def touch(survey: Survey) -> None:
+    """Mark the questionnaire as changed (a new revision)."""
+    survey.revision = new_revision()
+
+
+def question_has_answers(session: Session, question: Question) -> bool:
+    return bool(session.scalar(select(exists().where(Answer.question_id == question.id))))
+
+
+def option_has_answers(session: Session, option: Option) -> bool:
+    return bool(session.scalar(select(exists().where(Answer.option_id == option.id))))
+
+
+def response_count(session: Session, survey: Survey) -> int:
+    stmt = select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
+    return int(session.scalar(stmt) or 0)
+
+
+def _conditions_on(survey: Survey, code: str) -> list[str]:
+    """Where a condition looks at question `code`, as Dutch phrases."""
+    places = [
+        f"pagina {n}"
+        for n, p in enumerate(survey.pages, 1)
+        if (p.show_if or {}).get("question") == code
+    ]
+    places += [
+        f"vraag '{q.code}'" for q in survey.questions if (q.show_if or {}).get("question") == code
+    ]
+    return places
+
+
+def reword_question(question: Question, text: str, help_text: str = "") -> None:
+    """Correct a question's wording: always allowed, answers keep their meaning."""
+    if not text.strip():
+        raise EditRefused("Een vraag heeft tekst nodig.")
+    question.text = text.strip()
+    question.help_text = help_text.strip()
+    touch(question.survey)
+
+
+def relabel_option(option: Option, label: str) -> None:
+    """Correct an option's label: always allowed."""
+    if not label.strip():
+        raise EditRefused("Een antwoordoptie heeft een label nodig.")
+    option.label = label.strip()
+    touch(option.question.survey)
+
+
+def change_type(session: Session, question: Question, new_type: QuestionType) -> None:
+    """Change a question's type, unless it has answers."""
+    if new_type is question.type:
+        return
+    if question_has_answers(session, question):
+        raise EditRefused(
+            f"Vraag '{question.code}' heeft al antwoorden: het soort vraag kan niet meer "
+            "veranderen, want dan betekenen die antwoorden iets anders. Maak een nieuwe vraag."
+        )
+    question.type = new_type
+    touch(question.survey)
+
+
+def delete_question(session: Session, question: Question) -> None:
+    """Delete a question that has no answers and that no condition looks at."""
+    if question_has_answers(session, question):
+        raise EditRefused(
+            f"Vraag '{question.code}' heeft al antwoorden en kan daarom niet weg. "
+            "Je kunt de tekst nog wel verbeteren."
+        )
+    survey = question.survey
+    places = _conditions_on(survey, question.code)
+    if places:
+        raise EditRefused(
+            f"Vraag '{question.code}' kan niet weg: {', '.join(places)} "
+            "hangt ervan af. Pas eerst die voorwaarde aan."
+        )
+    page = question.page
+    session.delete(question)
+    session.flush()
+    session.expire(survey, ["questions"])
+    session.expire(page, ["questions"])
+    touch(survey)
+
+
+def delete_option(session: Session, option: Option) -> None:
+    """Delete an option that has no answers and that no condition compares with."""
+    question = option.question
+    if option_has_answers(session, option):
+        raise EditRefused(
+            f"Antwoordoptie '{option.label}' is al gekozen en kan daarom niet weg. "
+            "Je kunt het label nog wel verbeteren."
+        )
+    survey = question.survey
+    used = [
+        where
+        for where, cond in [(f"vraag '{q.code}'", q.show_if) for q in survey.questions]
+        + [(f"pagina {n}", p.show_if) for n, p in enumerate(survey.pages, 1)]
+        if cond and cond.get("question") == question.code and option.code in cond.get("values", [])
+    ]
+    if used:
+        raise EditRefused(
+            f"Antwoordoptie '{option.label}' kan niet weg: de voorwaarde van "
+            f"{', '.join(used)} gebruikt haar."
+        )
+    session.delete(option)
+    session.flush()
+    session.expire(question, ["options"])
+    touch(survey)
+
+
+def delete_page(session: Session, page: Page) -> None:
+    """Delete a page with all its questions, if none of them can be refused."""
+    for question in list(page.questions):
+        delete_question(session, question)
+    survey = page.survey
+    session.delete(page)
+    session.flush()
+    session.expire(survey, ["pages"])
+    for position, remaining in enumerate(survey.pages):
+        remaining.position = position
+    touch(survey)
+
+
+def publish(session: Session, survey: Survey) -> None:
+    """Open the survey to respondents."""
+    if not survey.questions:
+        raise EditRefused("Een vragenlijst zonder vragen kan niet open.")
+    if survey.closes_at is not None and _aware(survey.closes_at) <= datetime.now(UTC):
+        raise EditRefused("De sluitingsdatum is al voorbij: kies eerst een latere.")
+    survey.status = SurveyStatus.OPEN
+    touch(survey)
+
+
+def close(survey: Survey) -> None:
+    survey.status = SurveyStatus.CLOSED
+    touch(survey)
+
+
+def reopen(session: Session, survey: Survey) -> None:
+    publish(session, survey)
+
+
+def duplicate(session: Session, survey: Survey, slug: str, title: str | None = None) -> Survey:
+    """A new draft with the same pages, questions, options and conditions, without answers.
+
+    Raises surveys.importer.DefinitionError when the slug is taken or invalid.
+    """
+    data = export_definition(survey)
+    data.update(slug=slug, title=title or f"{survey.title} (kopie)", status="draft")
+    data.pop("opens_at", None)
+    data.pop("closes_at", None)
+    copy = build_survey(session, data)
+    session.add(copy)
+    return copy
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
