@@ -35,6 +35,9 @@ class DefaultConfig:
     # Failed staff logins: counted per account and per address (auth/throttle.py); in Redis
     # when PEILING_REDIS_URL is set, so that every worker and server shares the counts.
     REDIS_URL: str | None = None
+    # The address respondents use (https://peiling.example.nl), for QR codes, posters and
+    # link previews; without it the address of the request is used.
+    PUBLIC_BASE_URL: str | None = None
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from peiling.auth.access import roles_required
 from peiling.auth.models import Role
 from peiling.auth.services import record
-from peiling.designer import bp, services
+from peiling.designer import bp, services, sharing
 from peiling.extensions import db
 from peiling.surveys.importer import DefinitionError
 from peiling.surveys.models import Survey
@@ -73,3 +73,40 @@ def duplicate(slug: str) -> ResponseReturnValue:
     db.session.commit()
     flash(f"Kopie gemaakt als concept: {copy.slug}.")
     return redirect(url_for(".index"))
+
+
+def _link(survey: Survey) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return sharing.public_url(base, survey.slug, request.args.get("bron"))
+
+
+@bp.get("/<slug>/delen")
+@roles_required(*DESIGNERS)
+def share(slug: str) -> ResponseReturnValue:
+    """The public link, tagged links, QR codes and the poster of one survey."""
+    survey = _survey(slug)
+    source = request.args.get("bron") or None
+    return render_template("designer/share.html", survey=survey, link=_link(survey), source=source)
+
+
+@bp.get("/<slug>/qr.svg")
+@roles_required(*DESIGNERS)
+def qr_svg(slug: str) -> ResponseReturnValue:
+    svg = sharing.qr_svg(_link(_survey(slug)))
+    return current_app.response_class(svg, mimetype="image/svg+xml")
+
+
+@bp.get("/<slug>/qr.png")
+@roles_required(*DESIGNERS)
+def qr_png(slug: str) -> ResponseReturnValue:
+    png = sharing.qr_png(_link(_survey(slug)))
+    return current_app.response_class(png, mimetype="image/png")
+
+
+@bp.get("/<slug>/poster")
+@roles_required(*DESIGNERS)
+def poster(slug: str) -> ResponseReturnValue:
+    """An A4 poster for schools and youth centres: title, QR code and link."""
+    survey = _survey(slug)
+    source = request.args.get("bron") or None
+    return render_template("designer/poster.html", survey=survey, link=_link(survey), source=source)
