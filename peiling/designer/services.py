@@ -11,6 +11,7 @@ keep only their foreign key to the response; see migration 0002).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -191,3 +192,101 @@ def duplicate(session: Session, survey: Survey, slug: str, title: str | None = N
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_PROBE_SLUG = "ontwerp-controle"  # stands in for the survey's own slug while validating
+SURVEY_FIELDS = (
+    "title",
+    "introduction",
+    "kind",
+    "opens_at",
+    "closes_at",
+    "age_min",
+    "age_max",
+    "region_code",
+    "privacy_statement",
+    "allow_multiple_responses",
+)
+
+
+def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> None:
+    """Make `survey` match the definition `data` (the importer's JSON format).
+
+    Everything is validated by the importer first. Questions and options whose code stays
+    keep their rows and ids, so their answers keep their meaning. The survey's slug and
+    status are not changed here (see publish/close). Raises DefinitionError when `data` is
+    invalid and EditRefused when the change would alter stored answers; nothing is
+    changed then.
+    """
+    with session.no_autoflush:
+        built = build_survey(session, {**data, "slug": _PROBE_SLUG, "status": "draft"})
+    new = {q.code: q for p in built.pages for q in p.questions}
+    answered = response_count(session, survey) > 0
+    if answered and built.region_code != survey.region_code:
+        raise EditRefused("Er zijn al antwoorden: de regio kan niet meer veranderen.")
+    for question in survey.questions:
+        target = new.get(question.code)
+        if target is None:
+            if question_has_answers(session, question):
+                raise EditRefused(
+                    f"Vraag '{question.code}' heeft al antwoorden en kan daarom niet weg."
+                )
+            continue
+        if target.type is not question.type and question_has_answers(session, question):
+            raise EditRefused(
+                f"Vraag '{question.code}' heeft al antwoorden: het soort vraag kan niet "
+                "meer veranderen. Maak een nieuwe vraag."
+            )
+        kept = {o.code for o in target.options}
+        for option in question.options:
+            if option.code not in kept and option_has_answers(session, option):
+                raise EditRefused(
+                    f"Antwoordoptie '{option.label}' is al gekozen en kan daarom niet weg."
+                )
+    for field in SURVEY_FIELDS:
+        setattr(survey, field, getattr(built, field))
+    _sync(session, survey, built)
+    touch(survey)
+
+
+def _sync(session: Session, survey: Survey, built: Survey) -> None:
+    new_codes = {q.code for p in built.pages for q in p.questions}
+    for question in list(survey.questions):
+        if question.code not in new_codes:
+            session.delete(question)
+    # Park every position out of the way first: (survey, position) is unique.
+    pages = list(survey.pages)
+    for n, page in enumerate(pages):
+        page.position = -1 - n
+    for n, question in enumerate(q for q in survey.questions if q.code in new_codes):
+        question.position = -1 - n
+    session.flush()
+    existing = {q.code: q for q in survey.questions if q.code in new_codes}
+    for index, source in enumerate(built.pages):
+        page = pages[index] if index < len(pages) else Page(survey=survey)
+        page.position, page.title, page.show_if = index, source.title, source.show_if
+        session.add(page)
+        for source_q in source.questions:
+            question = existing.get(source_q.code) or Question(survey=survey, code=source_q.code)
+            question.page = page
+            for field in ("position", "type", "text", "help_text", "required", "settings"):
+                setattr(question, field, getattr(source_q, field))
+            question.show_if = source_q.show_if
+            _sync_options(session, question, source_q)
+            session.add(question)
+    for page in pages[len(built.pages) :]:
+        session.delete(page)
+    session.flush()
+    session.expire(survey, ["pages", "questions"])
+
+
+def _sync_options(session: Session, question: Question, source: Question) -> None:
+    current = {o.code: o for o in question.options}
+    wanted = [o.code for o in source.options]
+    for code, option in current.items():
+        if code not in wanted:
+            session.delete(option)
+    for position, src in enumerate(source.options):
+        option = current.get(src.code) or Option(question=question, code=src.code)
+        option.position, option.label, option.is_other = position, src.label, src.is_other
+        session.add(option)

@@ -173,3 +173,80 @@ def test_duplicate_is_a_draft_without_answers(app, answered) -> None:  # type: i
             question(copy, "activiteiten").show_if
             == question(load(answered.id), "activiteiten").show_if
         )
+
+
+def edited(survey_id: int, change) -> dict:  # type: ignore[no-untyped-def]
+    data = export_definition(load(survey_id))
+    change(data)
+    return data
+
+
+def test_apply_definition_keeps_ids_of_kept_questions_and_options(app, answered) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        survey = load(answered.id)
+        ids = {q.code: q.id for q in survey.questions}
+        sport = option(survey, "activiteiten", "sport").id
+        before = counts_by_code(answered.id)
+
+        def change(data: dict) -> None:
+            summer = data["pages"][1]["questions"]
+            summer[2]["text"] = "Wat wil je het liefst doen?"
+            summer[2]["options"] = [o for o in summer[2]["options"] if o["code"] != "gamen"]
+            summer[2]["options"].append({"code": "koken", "label": "Samen koken"})
+            summer.insert(0, summer.pop(3))  # the grade question moves to the top
+            extra = {"code": "nieuw", "type": "short_text", "text": "Nog iets?"}
+            data["pages"].append({"title": "Extra", "questions": [extra]})
+
+        services.apply_definition(db.session, survey, edited(answered.id, change))
+        db.session.commit()
+        survey = load(answered.id)
+        assert {q.code: q.id for q in survey.questions if q.code != "nieuw"} == ids
+        assert option(survey, "activiteiten", "sport").id == sport
+        assert [o.code for o in question(survey, "activiteiten").options][-2:] == [
+            "anders",
+            "koken",
+        ] or ("koken" in {o.code for o in question(survey, "activiteiten").options})
+        assert "gamen" not in {o.code for o in question(survey, "activiteiten").options}
+        assert [q.code for q in survey.pages[1].questions][0] == "cijfer"
+        assert len(survey.pages) == 4 and survey.pages[3].questions[0].code == "nieuw"
+        assert counts_by_code(answered.id) == before
+
+
+def test_apply_definition_refuses_what_changes_answers(app, answered) -> None:  # type: ignore[no-untyped-def]
+    def drop_question(data: dict) -> None:
+        data["pages"][1]["questions"] = [
+            q for q in data["pages"][1]["questions"] if q["code"] != "cijfer"
+        ]
+
+    def drop_option(data: dict) -> None:
+        q = data["pages"][1]["questions"][2]
+        q["options"] = [o for o in q["options"] if o["code"] != "sport"]
+
+    def retype(data: dict) -> None:
+        data["pages"][2]["questions"][0]["type"] = "short_text"
+
+    with app.app_context():
+        refused = [
+            (drop_question, "heeft al antwoorden"),
+            (drop_option, "al gekozen"),
+            (retype, "soort vraag"),
+        ]
+        for change, message in refused:
+            survey = load(answered.id)
+            revision = survey.revision
+            with pytest.raises(EditRefused, match=message):
+                services.apply_definition(db.session, survey, edited(answered.id, change))
+            db.session.rollback()
+            assert load(answered.id).revision == revision
+        assert count_rows(app, "question") == 8
+
+
+def test_apply_definition_reports_invalid_definitions(app, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    from peiling.surveys.importer import DefinitionError
+
+    def bad(data: dict) -> None:
+        data["pages"][0]["questions"][0]["type"] = "kleur"
+
+    with app.app_context(), pytest.raises(DefinitionError) as info:
+        services.apply_definition(db.session, load(demo_survey.id), edited(demo_survey.id, bad))
+    assert any("type" in p for p in info.value.problems)
