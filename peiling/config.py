@@ -32,6 +32,8 @@ class DefaultConfig:
     RESPONDED_COOKIE_DAYS = 365
     # A staff login lasts a working day; the signed session cookie is refused after that.
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # Werkzeug's scrypt; the test suite uses a cheaper setting of a real hash to stay fast.
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
     # Failed staff logins: counted per account and per address (auth/throttle.py); in Redis
     # when PEILING_REDIS_URL is set, so that every worker and server shares the counts.
     REDIS_URL: str | None = None

@@ -57,9 +57,10 @@ def make_app(tmp: Path, name: str, **extra: Any) -> tuple[Flask, Any]:
     config, drop = database_config(tmp, name)
     instance = tmp / f"instance-{name}"
     instance.mkdir(exist_ok=True)
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test-" + secrets.token_hex(8), **config, **extra}
-    )
+    settings = {"TESTING": True, "SECRET_KEY": "test-" + secrets.token_hex(8)}
+    # A real salted hash, but cheap: scrypt costs ~50 ms per account and login.
+    settings["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+    app = create_app({**settings, **config, **extra})
     app.instance_path = str(instance)
     try:
         with app.app_context():

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,8 +65,9 @@ class User(UserMixin, db.Model):
         return frozenset(s.municipality_code for s in self.scope)
 
     def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash (Werkzeug's default), never the password itself."""
-        self.password_hash = generate_password_hash(password)
+        """Store a salted hash (scrypt unless PASSWORD_HASH_METHOD says otherwise)."""
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

@@ -254,8 +254,12 @@ def _sync(session: Session, survey: Survey, built: Survey) -> None:
     for question in list(survey.questions):
         if question.code not in new_codes:
             session.delete(question)
-    # Park every position out of the way first: (survey, position) is unique.
+    session.flush()
     pages = list(survey.pages)
+    for page in pages:  # their question lists still hold the deleted ones
+        session.expire(page, ["questions"])
+    session.expire(survey, ["questions"])
+    # Park every position out of the way first: (survey, position) is unique.
     for n, page in enumerate(pages):
         page.position = -1 - n
     for n, question in enumerate(q for q in survey.questions if q.code in new_codes):

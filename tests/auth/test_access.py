@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-URLS = ["/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord", "/ontwerp/"]
+URLS = [
+    "/analysis/",
+    "/beheer/gebruikers",
+    "/beheer/logboek",
+    "/account/wachtwoord",
+    "/ontwerp/",
+    "/ontwerp/nieuw",
+    "/ontwerp/matrix",
+    "/ontwerp/matrix/vraag/vraag",
+    "/ontwerp/matrix/voorbeeld",
+    "/ontwerp/matrix/delen",
+    "/ontwerp/matrix/qr.svg",
+    "/ontwerp/matrix/qr.png",
+    "/ontwerp/matrix/poster",
+]
+DESIGNER = {"anonymous": 302, "*": 403, "researcher": 200}
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]
 
 # 302: to the login page; 403: logged in, but not allowed.
@@ -13,7 +28,7 @@ EXPECTED = {
     "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
     "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
     "/account/wachtwoord": {"anonymous": 302},
-    "/ontwerp/": {"anonymous": 302, "*": 403, "researcher": 200},
+    **{url: DESIGNER for url in URLS if url.startswith("/ontwerp/")},
 }
 
 
@@ -24,7 +39,8 @@ def expected(url: str, user: str) -> int:
 
 @pytest.mark.parametrize("user", USERS)
 @pytest.mark.parametrize("url", URLS)
-def test_staff_url_access(logged_in, url: str, user: str) -> None:  # type: ignore[no-untyped-def]
+def test_staff_url_access(logged_in, make_survey, url: str, user: str) -> None:  # type: ignore[no-untyped-def]
+    make_survey(slug="matrix")
     client = logged_in(user)
     response = client.get(url)
     assert response.status_code == expected(url, user)

@@ -19,7 +19,7 @@ def staff(app):  # type: ignore[no-untyped-def]
         db.session.add(user)
         db.session.commit()
         assert "lang-en-geheim" not in user.password_hash
-        assert user.password_hash.startswith("scrypt:")
+        assert user.password_hash.startswith("pbkdf2:sha256:1000$")  # the suite's setting
     return "onderzoek@drenthe.nl", "lang-en-geheim-wachtwoord"
 
 
@@ -62,3 +62,15 @@ def test_wrong_password_is_refused(client, staff) -> None:  # type: ignore[no-un
 def test_next_never_leaves_the_site(app, target, expected) -> None:  # type: ignore[no-untyped-def]
     with app.test_request_context():
         assert safe_next(target) == expected
+
+
+def test_passwords_are_hashed_with_scrypt_by_default(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from peiling import create_app
+
+    monkeypatch.setenv("PEILING_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        user = User(email="x@drenthe.nl", role=Role.ADMIN)
+        user.set_password("een-lang-geheim-wachtwoord")
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password("een-lang-geheim-wachtwoord")
