@@ -150,6 +150,18 @@ class SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+# Endpoints that accept a file upload, with their own, larger request-size limit.
+UPLOAD_ENDPOINTS = frozenset({"designer.upload"})
+UPLOAD_LIMIT = 3 * 1024 * 1024
+
+
+def upload_limit() -> None:
+    """Allow the upload endpoints a larger body (before Flask-WTF parses the form)."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = UPLOAD_LIMIT
+        request.max_form_memory_size = UPLOAD_LIMIT
+
+
 def security_headers(response: Response) -> Response:
     """Add the security headers a view has not set itself."""
     headers = response.headers
@@ -176,6 +188,7 @@ class StaticUrls:
 
 def init_app(app: Flask) -> None:
     """Register guards, headers, error pages and template helpers on `app`."""
+    app.before_request(upload_limit)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_error)

@@ -19,6 +19,7 @@ from peiling.auth.services import record
 from peiling.designer import bp, edits, services, sharing
 from peiling.extensions import db
 from peiling.surveys.answers import Cleaned, Problems
+from peiling.surveys.cli import read_definition
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.flow import Outcome, advance, first_page
@@ -26,6 +27,7 @@ from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.views import HONEYPOT, extract_raw
+from peiling.surveys.xlsform import MAX_UPLOAD, write_xlsform
 
 DESIGNERS = (Role.RESEARCHER,)
 
@@ -397,3 +399,54 @@ def new() -> ResponseReturnValue:
     return render_template(
         "designer/new.html", templates=TEMPLATES, form=form, problems=problems
     ), (422 if problems else 200)
+
+
+@bp.route("/importeren", methods=["GET", "POST"])
+@roles_required(*DESIGNERS)
+def upload() -> ResponseReturnValue:
+    """Import a questionnaire from a JSON definition or an XLSForm workbook, as a draft."""
+    problems: list[str] = []
+    if request.method == "POST":
+        file = request.files.get("bestand")
+        if file is None or not file.filename:
+            problems = ["Kies een bestand (.xlsx of .json)."]
+        else:
+            try:
+                data = read_definition(file.filename, file.read(MAX_UPLOAD + 1))
+                if isinstance(data, dict):
+                    data["status"] = "draft"
+                survey = build_survey(db.session, data)
+            except DefinitionError as exc:
+                problems = exc.problems
+            else:
+                db.session.add(survey)
+                db.session.flush()
+                record(db.session, current_user, "imported", survey.slug, file=file.filename)
+                db.session.commit()
+                flash(f"Geïmporteerd als concept: {survey.title}.")
+                return redirect(url_for(".editor", slug=survey.slug))
+    return render_template("designer/upload.html", problems=problems), (422 if problems else 200)
+
+
+@bp.get("/<slug>/xlsform.xlsx")
+@roles_required(*DESIGNERS)
+def export_xlsform(slug: str) -> ResponseReturnValue:
+    survey = _survey(slug)
+    content = write_xlsform(export_definition(survey))
+    return current_app.response_class(
+        content,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.xlsx"'},
+    )
+
+
+@bp.get("/<slug>/definitie.json")
+@roles_required(*DESIGNERS)
+def export_json(slug: str) -> ResponseReturnValue:
+    survey = _survey(slug)
+    body = json.dumps(export_definition(survey), ensure_ascii=False, indent=2)
+    return current_app.response_class(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.json"'},
+    )

@@ -17,9 +17,20 @@ from peiling.extensions import db
 from peiling.surveys.demo import DEMO_SLUG, add_synthetic_responses
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Response, Survey
+from peiling.surveys.xlsform import read_xlsform
 
 surveys_cli = AppGroup("surveys", help="Vragenlijsten beheren.")
 DEMO_EMAIL = "demo@peiling.local"
+
+
+def read_definition(filename: str, content: bytes) -> object:
+    """A definition from a .json or an XLSForm .xlsx file; raises DefinitionError."""
+    if filename.lower().endswith(".xlsx"):
+        return read_xlsform(content, filename)
+    try:
+        return json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DefinitionError([f"{filename} is geen geldige JSON: {exc}"]) from exc
 
 
 def import_definition(data: object) -> Survey:
@@ -33,12 +44,9 @@ def import_definition(data: object) -> Survey:
 @surveys_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(path: Path) -> None:
-    """Importeer een vragenlijst uit een JSON-definitie en toon de slug."""
+    """Importeer een vragenlijst (JSON-definitie of XLSForm .xlsx) en toon de slug."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{path.name} is geen geldige JSON: {exc}") from exc
-    try:
+        data = read_definition(path.name, path.read_bytes())
         survey = import_definition(data)
     except DefinitionError as exc:
         lines = "\n".join(f"  - {p}" for p in exc.problems)
