@@ -27,12 +27,14 @@ def main() -> None:
         app.instance_path = tmp
         with app.app_context():
             upgrade()
-        app.test_cli_runner().invoke(args=["demo"])
+        app.test_cli_runner().invoke(args=["demo", "--responses", "40", "--seed", "1"])
+        password = (Path(tmp) / "demo-login.txt").read_text().strip()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}/p/jongerenpeiling-demo"
+        root = f"http://127.0.0.1:{server.server_port}"
         try:
-            shoot(base)
+            shoot(root + "/p/jongerenpeiling-demo")
+            shoot_designer(root, password)
         finally:
             server.shutdown()
 
@@ -56,6 +58,21 @@ def shoot(base: str) -> None:
         page.get_by_label("Hoe oud ben je?").fill("zeventien")
         page.get_by_role("button", name="Volgende").click()
         page.screenshot(path=OUT / "form-errors.png")
+        browser.close()
+
+
+def shoot_designer(root: str, password: str) -> None:
+    """The designer's editor of the demo poll, on a laptop-sized screen."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(root + "/login")
+        page.fill("#email", "demo@peiling.local")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.goto(root + "/ontwerp/jongerenpeiling-demo")
+        page.locator("#vraag-activiteiten").scroll_into_view_if_needed()
+        page.screenshot(path=OUT / "designer.png")
         browser.close()
 
 
