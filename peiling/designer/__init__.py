@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("designer", __name__)
 
-from peiling.designer import views  # noqa: E402,F401  (registers the routes on bp)
+from peiling.designer import editor, share, views  # noqa: E402,F401  (register the routes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +53,27 @@ def phone_without_js(browser: Browser) -> Iterator[Page]:
     yield from _page(
         browser, viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False
     )
+
+
+@pytest.fixture
+def staff_page(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page]]:
+    """A function that opens a desktop-sized page logged in as staff member `email`."""
+    from tests.auth.fixtures import PASSWORD
+
+    contexts = []
+
+    def open_as(email: str) -> Page:
+        context = browser.new_context(locale="nl-NL")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/analysis/")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

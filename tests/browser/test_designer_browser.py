@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.auth.fixtures import PASSWORD
 from tests.browser.conftest import PHONE
 from tests.browser.test_form_browser import assert_accessible, in_question, stored
 
@@ -41,15 +40,9 @@ def editor(page: Page, base: str) -> None:
 
 
 def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type: ignore[no-untyped-def]
-    app, accounts, live_server, browser
+    app, accounts, live_server, browser, staff_page
 ) -> None:
-    context = browser.new_context(locale="nl-NL")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#email", accounts["researcher"])
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = staff_page(accounts["researcher"])
     page.goto(f"{live_server}/ontwerp/")
     assert_accessible(page)
     page.get_by_role("link", name="Nieuwe vragenlijst").click()
@@ -89,7 +82,6 @@ def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type:
     expect(page.get_by_text("‘Zomer test’ is open.")).to_be_visible()
     page.goto(f"{live_server}/ontwerp/zomer-test/delen?bron=school-12")
     assert_accessible(page)
-    context.close()
 
     phone = browser.new_context(locale="nl-NL", viewport=PHONE, is_mobile=True, has_touch=True)
     phone.set_default_timeout(10_000)
@@ -131,16 +123,13 @@ def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type:
     }
 
 
-def test_staff_pages_are_accessible(accounts, live_server, browser) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="nl-NL")
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    assert_accessible(page)
-    page.fill("#email", accounts["admin"])
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page) -> None:  # type: ignore[no-untyped-def]
+    login = browser.new_page()
+    login.goto(f"{live_server}/login")
+    assert_accessible(login)
+    login.close()
+    page = staff_page(accounts["admin"])
     for path in ("/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord"):
         page.goto(live_server + path)
         expect(page.locator("h1")).to_be_visible()
         assert_accessible(page)
-    context.close()

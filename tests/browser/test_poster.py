@@ -9,23 +9,16 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.auth.fixtures import PASSWORD
-
 pytestmark = pytest.mark.browser
 
 
-def test_poster_fits_one_a4_page(app, accounts, live_server, browser, make_survey) -> None:  # type: ignore[no-untyped-def]
+def test_poster_fits_one_a4_page(accounts, live_server, staff_page, make_survey) -> None:  # type: ignore[no-untyped-def]
     make_survey(
         slug="poster-zomer",
         title="Jongerenpeiling Drenthe: wat wil jij deze zomer doen?",
         introduction="Vertel de provincie wat er deze zomer in jouw gemeente moet gebeuren. " * 4,
     )
-    context = browser.new_context(locale="nl-NL")
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#email", accounts["researcher"])
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = staff_page(accounts["researcher"])
     page.goto(f"{live_server}/ontwerp/poster-zomer/poster?bron=school-12")
     pdf = page.pdf(format="A4", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
@@ -33,4 +26,3 @@ def test_poster_fits_one_a4_page(app, accounts, live_server, browser, make_surve
     shot = page.locator("img.qr").screenshot()
     (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)).convert("L"))
     assert code.text == f"{live_server}/p/poster-zomer?bron=school-12"
-    context.close()
