@@ -20,10 +20,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from peiling.config import load_config
 
     load_config(app, test_config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies, take the client's address and scheme from them.
+
+    Login throttling counts per client address, and secure cookies need to know the
+    request came in over HTTPS; without this every request seems to come from the proxy.
+    """
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

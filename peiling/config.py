@@ -40,6 +40,8 @@ class DefaultConfig:
     # The address respondents use (https://peiling.example.nl), for QR codes, posters and
     # link previews; without it the address of the request is used.
     PUBLIC_BASE_URL: str | None = None
+    # Reverse proxies (nginx, Caddy) in front of gunicorn whose X-Forwarded-* to trust.
+    PROXY_COUNT = 0
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 

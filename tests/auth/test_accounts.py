@@ -203,3 +203,24 @@ def test_throttle_counts_per_address_as_well() -> None:
     wait = throttle.wait("c@x.nl", "10.0.0.1")  # a third account, the same address
     assert wait is not None and 1 <= wait <= 61
     assert throttle.wait("c@x.nl", "10.0.0.2") is None  # another address is not affected
+
+
+def test_throttling_behind_a_proxy_counts_the_client_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With PROXY_COUNT=1 each client behind the proxy has a count of its own."""
+    app, drop = make_app(tmp_path, "proxy", PROXY_COUNT=1, LOGIN_LIMITS_PER_ADDRESS="2/minute")
+    try:
+        client = app.test_client()
+        for n in range(2):
+            address = {"X-Forwarded-For": "203.0.113.7"}
+            csrf = csrf_of(client.get("/login", headers=address).get_data(as_text=True))
+            form = {"email": f"iemand{n}@x.nl", "password": "fout-fout-fout", "csrf_token": csrf}
+            assert client.post("/login", data=form, headers=address).status_code == 422
+        blocked = client.post("/login", data={**form, "email": "ander@x.nl"}, headers=address)
+        assert blocked.status_code == 429  # this client used up its address's count
+        other = {"X-Forwarded-For": "198.51.100.9"}
+        allowed = client.post("/login", data={**form, "email": "ander@x.nl"}, headers=other)
+        assert allowed.status_code == 422  # another client behind the same proxy is not blocked
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        drop()
