@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -152,25 +152,28 @@ def upload() -> ResponseReturnValue:
     return render_template("designer/upload.html", problems=problems), (422 if problems else 200)
 
 
-@bp.get("/<slug>/xlsform.xlsx")
+EXPORTS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+@bp.get("/<slug>/vragenlijst.<kind>")
 @roles_required(*DESIGNERS)
-def export_xlsform(slug: str) -> ResponseReturnValue:
+def export(slug: str, kind: str) -> ResponseReturnValue:
+    """Download the questionnaire as XLSForm (.xlsx) or as Peiling JSON (audit-logged)."""
+    if kind not in EXPORTS:
+        abort(404)
     survey = survey_or_404(slug)
-    content = write_xlsform(export_definition(survey))
+    definition = export_definition(survey)
+    if kind == "xlsx":
+        content = write_xlsform(definition)
+    else:
+        content = json.dumps(definition, ensure_ascii=False, indent=2).encode()
+    record(db.session, current_user, "exported", survey.slug, format=kind)
+    db.session.commit()
     return current_app.response_class(
         content,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.xlsx"'},
-    )
-
-
-@bp.get("/<slug>/definitie.json")
-@roles_required(*DESIGNERS)
-def export_json(slug: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
-    body = json.dumps(export_definition(survey), ensure_ascii=False, indent=2)
-    return current_app.response_class(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.json"'},
+        mimetype=EXPORTS[kind],
+        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.{kind}"'},
     )

@@ -18,6 +18,9 @@ URLS = [
     "/ontwerp/matrix/qr.svg",
     "/ontwerp/matrix/qr.png",
     "/ontwerp/matrix/poster",
+    "/ontwerp/matrix/vragenlijst.xlsx",
+    "/ontwerp/matrix/vragenlijst.json",
+    "/ontwerp/importeren",
 ]
 DESIGNER = {"anonymous": 302, "*": 403, "researcher": 200}
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]

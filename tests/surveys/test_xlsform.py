@@ -7,8 +7,10 @@ import os
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook
 
+from peiling.auth.models import AuditEvent
 from peiling.extensions import db
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import DefinitionError, build_survey
@@ -265,5 +267,19 @@ def test_cli_and_upload_page_import_xlsx(app, runner, logged_in, tmp_path) -> No
         content_type="multipart/form-data",
     )
     assert bad.status_code == 422 and "geen geldig Excel-bestand" in bad.get_data(as_text=True)
-    exported = client.get("/ontwerp/via-upload/xlsform.xlsx")
+    exported = client.get("/ontwerp/via-upload/vragenlijst.xlsx")
     assert exported.status_code == 200 and read_xlsform(exported.data)["slug"] == "via-upload"
+    as_json = client.get("/ontwerp/via-upload/vragenlijst.json")
+    assert as_json.mimetype == "application/json" and as_json.json["slug"] == "via-upload"
+    assert client.get("/ontwerp/via-upload/vragenlijst.csv").status_code == 404
+    with app.app_context():
+        events = db.session.execute(
+            sa.select(AuditEvent.action, AuditEvent.target, AuditEvent.detail).where(
+                AuditEvent.action.in_(["imported", "exported"])
+            )
+        ).all()
+    assert {(a, t, d.get("format")) for a, t, d in events} == {
+        ("imported", "via-upload", None),
+        ("exported", "via-upload", "xlsx"),
+        ("exported", "via-upload", "json"),
+    }
