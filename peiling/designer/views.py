@@ -97,6 +97,18 @@ def _template(name: str) -> dict:  # type: ignore[type-arg]
     return dict(json.loads(text))
 
 
+def _store_draft(data: object, action: str, **detail: str) -> Survey:
+    """Validate and store a new questionnaire as a draft; raises DefinitionError."""
+    if isinstance(data, dict):
+        data = {**data, "status": "draft"}
+    survey = build_survey(db.session, data)
+    db.session.add(survey)
+    db.session.flush()
+    record(db.session, current_user, action, survey.slug, **detail)
+    db.session.commit()
+    return survey
+
+
 @bp.route("/nieuw", methods=["GET", "POST"])
 @roles_required(*DESIGNERS)
 def new() -> ResponseReturnValue:
@@ -107,18 +119,13 @@ def new() -> ResponseReturnValue:
         name = form.get("template", "leeg")
         data = _template(name if name in TEMPLATES else "leeg")
         data.update(slug=form.get("slug", "").strip().lower(), title=form.get("title", "").strip())
-        data["status"] = "draft"
         if form.get("region") in ("drenthe", "groningen"):
             data["region"] = form["region"]
         try:
-            survey = build_survey(db.session, data)
+            survey = _store_draft(data, "created", template=name)
         except DefinitionError as exc:
             problems = exc.problems
         else:
-            db.session.add(survey)
-            db.session.flush()
-            record(db.session, current_user, "created", survey.slug, template=name)
-            db.session.commit()
             return redirect(url_for(".editor", slug=survey.slug))
     return render_template(
         "designer/new.html", templates=TEMPLATES, form=form, problems=problems
@@ -137,16 +144,10 @@ def upload() -> ResponseReturnValue:
         else:
             try:
                 data = read_definition(file.filename, file.read(MAX_UPLOAD + 1))
-                if isinstance(data, dict):
-                    data["status"] = "draft"
-                survey = build_survey(db.session, data)
+                survey = _store_draft(data, "imported", file=file.filename)
             except DefinitionError as exc:
                 problems = exc.problems
             else:
-                db.session.add(survey)
-                db.session.flush()
-                record(db.session, current_user, "imported", survey.slug, file=file.filename)
-                db.session.commit()
                 flash(f"Geïmporteerd als concept: {survey.title}.")
                 return redirect(url_for(".editor", slug=survey.slug))
     return render_template("designer/upload.html", problems=problems), (422 if problems else 200)
