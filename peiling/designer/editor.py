@@ -23,6 +23,7 @@ from peiling.surveys.importer import DefinitionError
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.views import HONEYPOT, extract_raw
+from peiling.web import posted_fields
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -208,8 +209,7 @@ def preview(slug: str) -> ResponseReturnValue:
     """The questionnaire exactly as a respondent sees it, page by page; nothing is stored."""
     survey = survey_or_404(slug)
     defn = compile_survey(db.session, survey)  # the current version, never the cache
-    # Staff forms are parsed by Flask-WTF's CSRF check already (web.StrictFormDataParser).
-    fields = request.form.to_dict(flat=False) if request.method == "POST" else {}
+    fields = posted_fields() if request.method == "POST" else {}
     raw = extract_raw(defn, fields)
     problems = None
     if request.method == "GET":

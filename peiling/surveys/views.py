@@ -32,7 +32,7 @@ from peiling.surveys.services import (
     store_response,
     token_used,
 )
-from peiling.web import parse_urlencoded
+from peiling.web import posted_fields
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,6 @@ def _responded_cookie(defn: SurveyDef) -> str:
 
 def _already_responded(defn: SurveyDef) -> bool:
     return not defn.allow_multiple_responses and bool(request.cookies.get(_responded_cookie(defn)))
-
-
-def posted_fields() -> Fields:
-    """The posted form as a plain dict of lists; invalid UTF-8 is a 400 (web.parse_urlencoded)."""
-    if request.mimetype == "application/x-www-form-urlencoded":
-        return parse_urlencoded(request.get_data())
-    return request.form.to_dict(flat=False)
 
 
 def _first(fields: Fields, name: str) -> str:

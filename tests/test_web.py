@@ -1,0 +1,54 @@
+"""The request's form readers: strict parsing, and the same fields whichever reads first."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.exceptions import BadRequest
+
+from peiling import create_app
+from peiling.web import parse_urlencoded
+
+BODY = "a=1&b=twee+woorden&a=3&leeg=&c=%C3%A9"
+
+
+@pytest.fixture
+def bare_app(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PEILING_INSTANCE_PATH", str(tmp_path))
+    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+
+
+@pytest.mark.parametrize("first", ["form", "fields"])
+def test_fields_and_form_agree_in_either_order(bare_app, first: str) -> None:  # type: ignore[no-untyped-def]
+    expected = {"a": ["1", "3"], "b": ["twee woorden"], "leeg": [""], "c": ["é"]}
+    with bare_app.test_request_context(
+        "/", method="POST", data=BODY, content_type="application/x-www-form-urlencoded"
+    ):
+        from flask import request
+
+        if first == "form":
+            assert request.form.getlist("a") == ["1", "3"]
+            assert request.fields == expected
+        else:
+            assert request.fields == expected
+            assert request.form.getlist("a") == ["1", "3"] and request.form["c"] == "é"
+
+
+def test_invalid_utf8_is_a_400_from_either_reader(bare_app) -> None:  # type: ignore[no-untyped-def]
+    for reader in ("form", "fields"):
+        with bare_app.test_request_context(
+            "/", method="POST", data=b"a=%ff", content_type="application/x-www-form-urlencoded"
+        ):
+            from flask import request
+
+            with pytest.raises(BadRequest):
+                getattr(request, reader)
+
+
+def test_parse_urlencoded_matches_the_standard_library() -> None:
+    from urllib.parse import parse_qsl
+
+    for body in ("a=1&b=2&a=3", "a", "a=&=b&&c=d+e%20f", "q=1%2B1%3D2", ""):
+        expected: dict[str, list[str]] = {}
+        for key, value in parse_qsl(body, keep_blank_values=True):
+            expected.setdefault(key, []).append(value)
+        assert parse_urlencoded(body.encode()) == expected
