@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from peiling.designer import edits
 from peiling.surveys.exporter import export_definition
-from peiling.surveys.importer import build_survey
+from peiling.surveys.importer import MAY_HAVE_OPTIONS, build_survey
 from peiling.surveys.models import (
     Answer,
     Option,
@@ -53,108 +54,116 @@ def response_count(session: Session, survey: Survey) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _conditions_on(survey: Survey, code: str) -> list[str]:
-    """Where a condition looks at question `code`, as Dutch phrases."""
+def _conditions(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every condition of a definition, with where it is (in Dutch)."""
+    found = [
+        (f"pagina {n}", p["show_if"]) for n, p in enumerate(data["pages"], 1) if p.get("show_if")
+    ]
+    found += [
+        (f"vraag '{q['code']}'", q["show_if"])
+        for page in data["pages"]
+        for q in page["questions"]
+        if q.get("show_if")
+    ]
+    return found
+
+
+def _needed_question(data: dict[str, Any], code: str) -> None:
+    places = [where for where, cond in _conditions(data) if cond["question"] == code]
+    if places:
+        raise EditRefused(
+            f"Vraag '{code}' kan niet weg: {', '.join(places)} hangt ervan af. "
+            "Pas eerst die voorwaarde aan."
+        )
+
+
+def _needed_option(data: dict[str, Any], question: str, option: Option) -> None:
     places = [
-        f"pagina {n}"
-        for n, p in enumerate(survey.pages, 1)
-        if (p.show_if or {}).get("question") == code
+        where
+        for where, cond in _conditions(data)
+        if cond["question"] == question and option.code in cond.get("values", [])
     ]
-    places += [
-        f"vraag '{q.code}'" for q in survey.questions if (q.show_if or {}).get("question") == code
-    ]
-    return places
+    if places:
+        raise EditRefused(
+            f"Antwoordoptie '{option.label}' kan niet weg: de voorwaarde van "
+            f"{', '.join(places)} gebruikt haar."
+        )
 
 
-def reword_question(question: Question, text: str, help_text: str = "") -> None:
+# One change at a time, for callers that have the question or option at hand. Each goes
+# through apply_definition, so every rule about answers and conditions is checked there.
+
+
+def _edit(session: Session, survey: Survey, change: Any) -> None:
+    data = export_definition(survey)
+    change(data)
+    apply_definition(session, survey, data)
+
+
+def _definition_of(data: dict[str, Any], code: str) -> dict[str, Any]:
+    page, index = edits.find(data, code)
+    return data["pages"][page]["questions"][index]  # type: ignore[no-any-return]
+
+
+def reword_question(session: Session, question: Question, text: str, help_text: str = "") -> None:
     """Correct a question's wording: always allowed, answers keep their meaning."""
-    if not text.strip():
-        raise EditRefused("Een vraag heeft tekst nodig.")
-    question.text = text.strip()
-    question.help_text = help_text.strip()
-    touch(question.survey)
+
+    def change(data: dict[str, Any]) -> None:
+        q = _definition_of(data, question.code)
+        q["text"] = text
+        q.pop("help", None)
+        if help_text.strip():
+            q["help"] = help_text.strip()
+
+    _edit(session, question.survey, change)
 
 
-def relabel_option(option: Option, label: str) -> None:
+def relabel_option(session: Session, option: Option, label: str) -> None:
     """Correct an option's label: always allowed."""
-    if not label.strip():
-        raise EditRefused("Een antwoordoptie heeft een label nodig.")
-    option.label = label.strip()
-    touch(option.question.survey)
+
+    def change(data: dict[str, Any]) -> None:
+        q = _definition_of(data, option.question.code)
+        for item in q.get("options", []):
+            if item["code"] == option.code:
+                item["label"] = label
+
+    _edit(session, option.question.survey, change)
 
 
 def change_type(session: Session, question: Question, new_type: QuestionType) -> None:
     """Change a question's type, unless it has answers."""
-    if new_type is question.type:
-        return
-    if question_has_answers(session, question):
-        raise EditRefused(
-            f"Vraag '{question.code}' heeft al antwoorden: het soort vraag kan niet meer "
-            "veranderen, want dan betekenen die antwoorden iets anders. Maak een nieuwe vraag."
-        )
-    question.type = new_type
-    touch(question.survey)
+    _edit(
+        session,
+        question.survey,
+        lambda d: _definition_of(d, question.code).update(type=new_type.value),
+    )
 
 
 def delete_question(session: Session, question: Question) -> None:
     """Delete a question that has no answers and that no condition looks at."""
-    if question_has_answers(session, question):
-        raise EditRefused(
-            f"Vraag '{question.code}' heeft al antwoorden en kan daarom niet weg. "
-            "Je kunt de tekst nog wel verbeteren."
-        )
-    survey = question.survey
-    places = _conditions_on(survey, question.code)
-    if places:
-        raise EditRefused(
-            f"Vraag '{question.code}' kan niet weg: {', '.join(places)} "
-            "hangt ervan af. Pas eerst die voorwaarde aan."
-        )
-    page = question.page
-    session.delete(question)
-    session.flush()
-    session.expire(survey, ["questions"])
-    session.expire(page, ["questions"])
-    touch(survey)
+    _edit(session, question.survey, lambda d: edits.remove_question(d, question.code))
 
 
 def delete_option(session: Session, option: Option) -> None:
     """Delete an option that has no answers and that no condition compares with."""
     question = option.question
-    if option_has_answers(session, option):
-        raise EditRefused(
-            f"Antwoordoptie '{option.label}' is al gekozen en kan daarom niet weg. "
-            "Je kunt het label nog wel verbeteren."
-        )
-    survey = question.survey
-    used = [
-        where
-        for where, cond in [(f"vraag '{q.code}'", q.show_if) for q in survey.questions]
-        + [(f"pagina {n}", p.show_if) for n, p in enumerate(survey.pages, 1)]
-        if cond and cond.get("question") == question.code and option.code in cond.get("values", [])
-    ]
-    if used:
-        raise EditRefused(
-            f"Antwoordoptie '{option.label}' kan niet weg: de voorwaarde van "
-            f"{', '.join(used)} gebruikt haar."
-        )
-    session.delete(option)
-    session.flush()
-    session.expire(question, ["options"])
-    touch(survey)
+
+    def change(data: dict[str, Any]) -> None:
+        q = _definition_of(data, question.code)
+        if option.is_other:
+            q.pop("other", None)
+        elif any(item["code"] == option.code for item in q.get("options", [])):
+            q["options"] = [item for item in q["options"] if item["code"] != option.code]
+        else:
+            _needed_option(data, question.code, option)
+            raise EditRefused(f"Antwoordoptie '{option.label}' hoort bij dit soort vraag.")
+
+    _edit(session, question.survey, change)
 
 
 def delete_page(session: Session, page: Page) -> None:
     """Delete a page with all its questions, if none of them can be refused."""
-    for question in list(page.questions):
-        delete_question(session, question)
-    survey = page.survey
-    session.delete(page)
-    session.flush()
-    session.expire(survey, ["pages"])
-    for position, remaining in enumerate(survey.pages):
-        remaining.position = position
-    touch(survey)
+    _edit(session, page.survey, lambda d: d["pages"].pop(page.position))
 
 
 def publish(session: Session, survey: Survey) -> None:
@@ -218,6 +227,7 @@ def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> 
     invalid and EditRefused when the change would alter stored answers; nothing is
     changed then.
     """
+    _check_conditions(survey, data)
     with session.no_autoflush:
         built = build_survey(session, {**data, "slug": _PROBE_SLUG, "status": "draft"})
     new = {q.code: q for p in built.pages for q in p.questions}
@@ -247,6 +257,21 @@ def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> 
         setattr(survey, field, getattr(built, field))
     _sync(session, survey, built)
     touch(survey)
+
+
+def _check_conditions(survey: Survey, data: dict[str, Any]) -> None:
+    """Refuse to remove a question or option that a remaining condition still uses."""
+    remaining = {q["code"]: q for page in data["pages"] for q in page["questions"]}
+    for question in survey.questions:
+        new = remaining.get(question.code)
+        if new is None:
+            _needed_question(data, question.code)
+        elif question.type in MAY_HAVE_OPTIONS and new.get("type") == question.type.value:
+            kept = {item["code"] for item in new.get("options", [])}
+            kept |= {"anders"} if new.get("other") else set()
+            for option in question.options:
+                if option.code not in kept:
+                    _needed_option(data, question.code, option)
 
 
 def _sync(session: Session, survey: Survey, built: Survey) -> None:

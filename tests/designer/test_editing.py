@@ -98,9 +98,11 @@ def test_allowed_edits_keep_the_meaning_of_answers(app, answered, compiled) -> N
         survey = load(answered.id)
         revision = survey.revision
         services.reword_question(
-            question(survey, "activiteiten"), "Wat wil je doen?", "Kies er een paar."
+            db.session, question(survey, "activiteiten"), "Wat wil je doen?", "Kies er een paar."
         )
-        services.relabel_option(option(survey, "activiteiten", "sport"), "Sporten en bewegen")
+        services.relabel_option(
+            db.session, option(survey, "activiteiten", "sport"), "Sporten en bewegen"
+        )
         unanswered = next(
             o for o in question(survey, "activiteiten").options if o.code == "cultuur"
         )
