@@ -60,6 +60,12 @@ QUESTION_TYPES = [
 ]
 
 
+def _loaded(slug: str) -> tuple[Survey, dict]:  # type: ignore[type-arg]
+    """The survey and its definition, to edit."""
+    survey = survey_or_404(slug)
+    return survey, export_definition(survey)
+
+
 def _apply(survey: Survey, data: dict) -> bool:  # type: ignore[type-arg]
     """Store an edited definition; flash why not and return False when it is refused."""
     try:
@@ -95,8 +101,7 @@ def editor(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/instellingen")
 @roles_required(*DESIGNERS)
 def settings(slug: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
-    data = export_definition(survey)
+    survey, data = _loaded(slug)
     form = request.form
     data["title"] = form.get("title", "").strip()
     data["introduction"] = form.get("introduction", "").strip()
@@ -117,8 +122,7 @@ def settings(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/pagina")
 @roles_required(*DESIGNERS)
 def add_page(slug: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
-    data = export_definition(survey)
+    survey, data = _loaded(slug)
     edits.add_page(data, request.form.get("title", "").strip())
     if _apply(survey, data):
         flash("Pagina toegevoegd, met een eerste vraag om in te vullen.")
@@ -128,8 +132,7 @@ def add_page(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/vraag")
 @roles_required(*DESIGNERS)
 def add_question(slug: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
-    data = export_definition(survey)
+    survey, data = _loaded(slug)
     page = request.form.get("page", "0")
     index = int(page) if page.isdigit() and int(page) < len(data["pages"]) else 0
     code = request.form.get("code", "").strip()
@@ -150,8 +153,7 @@ def add_question(slug: str) -> ResponseReturnValue:
 @bp.route("/<slug>/vraag/<code>", methods=["GET", "POST"])
 @roles_required(*DESIGNERS)
 def question(slug: str, code: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
-    data = export_definition(survey)
+    survey, data = _loaded(slug)
     try:
         p, q = edits.find(data, code)
     except KeyError:
@@ -187,8 +189,7 @@ MOVES = {"omhoog": -1, "omlaag": 1}
 @roles_required(*DESIGNERS)
 def question_action(slug: str, code: str, action: str) -> ResponseReturnValue:
     """Move a question up or down, or delete it."""
-    survey = survey_or_404(slug)
-    data = export_definition(survey)
+    survey, data = _loaded(slug)
     try:
         if action == "verwijderen":
             edits.remove_question(data, code)

@@ -16,13 +16,17 @@ def _link(survey: Survey) -> str:
     return sharing.public_url(base, survey.slug, request.args.get("bron"))
 
 
+def _page(template: str, slug: str) -> str:
+    survey = survey_or_404(slug)
+    source = request.args.get("bron") or None
+    return render_template(template, survey=survey, link=_link(survey), source=source)
+
+
 @bp.get("/<slug>/delen")
 @roles_required(*DESIGNERS)
 def share(slug: str) -> ResponseReturnValue:
     """The public link, tagged links, QR codes and the poster of one survey."""
-    survey = survey_or_404(slug)
-    source = request.args.get("bron") or None
-    return render_template("designer/share.html", survey=survey, link=_link(survey), source=source)
+    return _page("designer/share.html", slug)
 
 
 QR_FORMATS = {"svg": (sharing.qr_svg, "image/svg+xml"), "png": (sharing.qr_png, "image/png")}
@@ -42,6 +46,4 @@ def qr(slug: str, kind: str) -> ResponseReturnValue:
 @roles_required(*DESIGNERS)
 def poster(slug: str) -> ResponseReturnValue:
     """An A4 poster for schools and youth centres: title, QR code and link."""
-    survey = survey_or_404(slug)
-    source = request.args.get("bron") or None
-    return render_template("designer/poster.html", survey=survey, link=_link(survey), source=source)
+    return _page("designer/poster.html", slug)
