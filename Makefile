@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint format screenshots chromium wrk clean
+.PHONY: run test bench lint format screenshots translations chromium wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ wrk:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## translations: extract interface texts, update the nl/en catalogues and compile them
+translations: $(VENV)/.installed-test
+	$(BIN)/python scripts/translations.py $(PARTS)

@@ -41,11 +41,12 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from peiling import database, web
+    from peiling import database, i18n, web
     from peiling.auth import throttle
     from peiling.extensions import csrf, db, login_manager, migrate
 
     web.init_app(app)
+    i18n.init_app(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations())))

@@ -44,7 +44,10 @@ def shoot(base: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            locale="nl-NL",
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
         )
         page.goto(base)
         page.get_by_label("Hoe oud ben je?").fill("16")
@@ -65,7 +68,7 @@ def shoot_designer(root: str, password: str) -> None:
     """The designer's editor of the demo poll, on a laptop-sized screen."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page = browser.new_page(locale="nl-NL", viewport={"width": 1100, "height": 900})
         page.goto(root + "/login")
         page.fill("#email", "demo@peiling.local")
         page.fill("#password", password)

@@ -124,7 +124,7 @@ def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type:
 
 
 def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page) -> None:  # type: ignore[no-untyped-def]
-    login = browser.new_page()
+    login = browser.new_page(locale="nl-NL")
     login.goto(f"{live_server}/login")
     assert_accessible(login)
     login.close()

@@ -249,7 +249,9 @@ def test_double_click_on_send_stores_one_response(app, demo_survey, live_server,
 def test_no_horizontal_scrolling_on_small_phones(
     app, demo_survey, live_server, browser, width
 ) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": width, "height": 640}, is_mobile=True)
+    context = browser.new_context(
+        locale="nl-NL", viewport={"width": width, "height": 640}, is_mobile=True
+    )
     page = context.new_page()
     try:
         page.goto(f"{live_server}/p/{demo_survey.slug}")
