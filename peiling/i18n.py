@@ -24,12 +24,20 @@ from werkzeug.wrappers import Response
 DEFAULT = "nl"
 # Languages with a complete interface catalogue, in the order a switch lists them.
 LANGUAGES: dict[str, str] = {"nl": "Nederlands", "en": "English"}
+# Languages a questionnaire may be answered in: the public form's texts (buttons, errors,
+# the thank-you page) must be in the catalogue for each of them.
+RESPONDENT_LANGUAGES: dict[str, str] = dict(LANGUAGES)
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
 COOKIE = "peiling_taal"
 COOKIE_DAYS = 365
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
+
+
+def N_(text: str) -> str:  # noqa: N802 - the name pybabel looks for
+    """Mark `text` for the catalogue where it is defined; translate it where it is shown."""
+    return text
 
 
 def supported(code: str | None) -> str | None:
@@ -88,13 +96,13 @@ def direction(lang: str) -> str:
 
 
 def _safe_target(target: str | None) -> str:
-    """Only a path on this site: never `//elsewhere` or `https://elsewhere`."""
-    if not target:
+    """Only a path on this site: never `//elsewhere`, `/\\elsewhere` or `https://elsewhere`
+    (browsers read a backslash as a slash and drop tabs and newlines)."""
+    target = (target or "").replace("\\", "/")
+    if any(ord(c) < 0x21 for c in target) or not target.startswith("/") or target[1:2] == "/":
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target.replace("\\", "/")
+    return "/" if parts.scheme or parts.netloc else target
 
 
 def switch(code: str) -> Response:

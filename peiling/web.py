@@ -1,4 +1,4 @@
-"""App-wide request guards, security headers, static URLs and friendly Dutch error pages."""
+"""App-wide request guards, security headers, static URLs and friendly error pages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, render_template, request, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -32,30 +33,36 @@ SECURITY_HEADERS = (
 # More fields than any questionnaire has; a body with more is a script, not a respondent.
 MAX_FORM_FIELDS = 2000
 
+# Title and text of the error page per status code, in the request's interface language.
 MESSAGES = {
     400: (
-        "Er ging iets mis met je verzoek",
-        "Je browser stuurde iets dat we niet begrijpen. Ga terug en probeer het nog eens.",
+        _l("Er ging iets mis met je verzoek"),
+        _l("Je browser stuurde iets dat we niet begrijpen. Ga terug en probeer het nog eens."),
     ),
-    403: ("Geen toegang", "Je hebt geen toegang tot deze pagina."),
-    404: ("Pagina niet gevonden", "Deze pagina bestaat niet (meer). Controleer de link."),
-    405: ("Dat kan zo niet", "Deze pagina kan op deze manier niet worden gebruikt."),
+    403: (_l("Geen toegang"), _l("Je hebt geen toegang tot deze pagina.")),
+    404: (
+        _l("Pagina niet gevonden"),
+        _l("Deze pagina bestaat niet (meer). Controleer de link."),
+    ),
+    405: (_l("Dat kan zo niet"), _l("Deze pagina kan op deze manier niet worden gebruikt.")),
     413: (
-        "Te veel gegevens",
-        "Je stuurde meer tekst dan we kunnen opslaan. Maak je antwoorden "
-        "korter en probeer het opnieuw.",
+        _l("Te veel gegevens"),
+        _l(
+            "Je stuurde meer tekst dan we kunnen opslaan. Maak je antwoorden "
+            "korter en probeer het opnieuw."
+        ),
     ),
     429: (
-        "Even rustig aan",
-        "Er kwamen te veel verzoeken tegelijk. Wacht even en probeer het dan opnieuw.",
+        _l("Even rustig aan"),
+        _l("Er kwamen te veel verzoeken tegelijk. Wacht even en probeer het dan opnieuw."),
     ),
     500: (
-        "Er ging iets mis",
-        "Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw.",
+        _l("Er ging iets mis"),
+        _l("Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw."),
     ),
     503: (
-        "Even niet bereikbaar",
-        "We kunnen je verzoek nu even niet verwerken. Probeer het over een minuut opnieuw.",
+        _l("Even niet bereikbaar"),
+        _l("We kunnen je verzoek nu even niet verwerken. Probeer het over een minuut opnieuw."),
     ),
 }
 
@@ -63,7 +70,10 @@ MESSAGES = {
 def error_page(code: int, detail: str | None = None) -> tuple[str, int]:
     """Render the friendly page for status `code`."""
     title, text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
-    return render_template("errors/error.html", title=title, text=detail or text, code=code), code
+    # str(): a lazy text would pass Jinja's autoescaping as if it were markup.
+    return render_template(
+        "errors/error.html", title=str(title), text=detail or str(text), code=code
+    ), code
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:

@@ -156,10 +156,11 @@ class Respondent:
         self.url = f"/p/{slug}"
         self.csrf = ""
         self.token = ""
+        self.language = ""  # the form's hidden `taal` field, sent back as a browser would
         self.last = None
 
-    def open(self, query: str = ""):  # type: ignore[no-untyped-def]
-        response = self.client.get(self.url + query)
+    def open(self, query: str = "", **kwargs: Any):  # type: ignore[no-untyped-def]
+        response = self.client.get(self.url + query, **kwargs)
         self._remember(response)
         return response
 
@@ -171,6 +172,9 @@ class Respondent:
             self.csrf = csrf.group(1)
         if token:
             self.token = token.group(1)
+        language = re.search(r'name="taal" value="([^"]+)"', html)
+        if language:
+            self.language = language.group(1)
         self.last = response
 
     def post(self, page: int, answers: dict[str, Any], action: str = "verder", **extra: Any):  # type: ignore[no-untyped-def]
@@ -179,6 +183,7 @@ class Respondent:
             "token": self.token,
             "pagina": str(page),
             "actie": action,
+            **({"taal": self.language} if self.language else {}),
             **answers,
             **extra,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,23 +15,23 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 
 ROLE_LABELS = [
-    SelectChoice("analyst", "Analist: ziet resultaten en downloadt exports"),
-    SelectChoice("researcher", "Onderzoeker: ontwerpt en publiceert vragenlijsten"),
-    SelectChoice("admin", "Beheerder: beheert accounts en leest het logboek"),
+    SelectChoice("analyst", _l("Analist: ziet resultaten en downloadt exports")),
+    SelectChoice("researcher", _l("Onderzoeker: ontwerpt en publiceert vragenlijsten")),
+    SelectChoice("admin", _l("Beheerder: beheert accounts en leest het logboek")),
 ]
 
 
 class NewUserForm(FlaskForm):
     email = EmailField(
-        "E-mailadres", validators=[DataRequired("Vul een e-mailadres in."), Length(max=254)]
+        _l("E-mailadres"), validators=[DataRequired(_l("Vul een e-mailadres in.")), Length(max=254)]
     )
-    role = SelectField("Rol", choices=ROLE_LABELS)
+    role = SelectField(_l("Rol"), choices=ROLE_LABELS)
     municipalities = SelectMultipleField(
-        "Beperk tot gemeenten (alleen voor een analist; niets kiezen is alle gemeenten)",
+        _l("Beperk tot gemeenten (alleen voor een analist; niets kiezen is alle gemeenten)"),
         choices=[],
     )
-    volunteers = BooleanField("Mag contactgegevens van vrijwilligers zien")
+    volunteers = BooleanField(_l("Mag contactgegevens van vrijwilligers zien"))
     password = PasswordField(
-        "Eerste wachtwoord (minstens 12 tekens)",
-        validators=[DataRequired("Vul een eerste wachtwoord in."), Length(max=200)],
+        _l("Eerste wachtwoord (minstens 12 tekens)"),
+        validators=[DataRequired(_l("Vul een eerste wachtwoord in.")), Length(max=200)],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -47,7 +48,7 @@ def users() -> ResponseReturnValue:
             db.session.flush()
             record(db.session, current_user, "user_created", user.email, role=user.role.value)
             db.session.commit()
-            flash(f"Account gemaakt voor {user.email}.")
+            flash(_("Account gemaakt voor %(email)s.", email=user.email))
             return redirect(url_for(".users"))
     accounts = db.session.scalars(select(User).order_by(User.email)).all()
     status = 422 if request.method == "POST" else 200

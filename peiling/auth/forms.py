@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -9,25 +10,25 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "E-mailadres", validators=[DataRequired("Vul je e-mailadres in."), Length(max=254)]
+        _l("E-mailadres"), validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=254)]
     )
     password = PasswordField(
-        "Wachtwoord", validators=[DataRequired("Vul je wachtwoord in."), Length(max=200)]
+        _l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in.")), Length(max=200)]
     )
 
 
 class PasswordForm(FlaskForm):
     current = PasswordField(
-        "Huidig wachtwoord", validators=[DataRequired("Vul je huidige wachtwoord in.")]
+        _l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul je huidige wachtwoord in."))]
     )
     new = PasswordField(
-        "Nieuw wachtwoord (minstens 12 tekens)",
-        validators=[DataRequired("Vul een nieuw wachtwoord in."), Length(max=200)],
+        _l("Nieuw wachtwoord (minstens 12 tekens)"),
+        validators=[DataRequired(_l("Vul een nieuw wachtwoord in.")), Length(max=200)],
     )
     repeat = PasswordField(
-        "Nieuw wachtwoord nog een keer",
+        _l("Nieuw wachtwoord nog een keer"),
         validators=[
-            DataRequired("Herhaal het nieuwe wachtwoord."),
-            EqualTo("new", "De twee nieuwe wachtwoorden zijn niet gelijk."),
+            DataRequired(_l("Herhaal het nieuwe wachtwoord.")),
+            EqualTo("new", _l("De twee nieuwe wachtwoorden zijn niet gelijk.")),
         ],
     )

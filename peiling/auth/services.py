@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,15 +20,16 @@ MIN_PASSWORD = 12
 
 
 class AccountError(ValueError):
-    """An account cannot be created or changed; the message says why, in Dutch."""
+    """An account cannot be created or changed; the message says why, in the interface's
+    language (Dutch without a request, as on the command line)."""
 
 
 def password_problem(password: str) -> str | None:
     """Why `password` is not acceptable, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"Kies een wachtwoord van minstens {MIN_PASSWORD} tekens."
+        return _("Kies een wachtwoord van minstens %(num)d tekens.", num=MIN_PASSWORD)
     if len(password) > 200:
-        return "Kies een wachtwoord van hoogstens 200 tekens."
+        return _("Kies een wachtwoord van hoogstens 200 tekens.")
     return None
 
 
@@ -41,19 +44,26 @@ def create_user(
     """Add a staff account (not committed); raises AccountError."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise AccountError(f"‘{email}’ is geen geldig e-mailadres.")
+        raise AccountError(_("‘%(email)s’ is geen geldig e-mailadres.", email=email))
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError(f"Er bestaat al een account voor {email}.")
+        raise AccountError(_("Er bestaat al een account voor %(email)s.", email=email))
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     codes = sorted({c.strip().upper() for c in municipalities if c.strip()})
     if codes and role is not Role.ANALYST:
-        raise AccountError("Alleen een analist kan tot gemeenten beperkt worden.")
+        raise AccountError(_("Alleen een analist kan tot gemeenten beperkt worden."))
     known = set(session.scalars(select(Municipality.code).where(Municipality.code.in_(codes))))
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise AccountError(f"Onbekende gemeentecode: {', '.join(unknown)}.")
+        raise AccountError(
+            ngettext(
+                "Onbekende gemeentecode: %(codes)s.",
+                "Onbekende gemeentecode: %(codes)s.",
+                len(unknown),
+                codes=", ".join(unknown),
+            )
+        )
     user = User(email=email, role=role, can_see_volunteers=can_see_volunteers)
     user.set_password(password)
     user.scope = [UserMunicipality(municipality_code=c) for c in codes]
@@ -64,12 +74,12 @@ def create_user(
 def change_password(user: User, current: str, new: str) -> None:
     """Replace the password, which logs out the account's other sessions; AccountError."""
     if not user.check_password(current):
-        raise AccountError("Je huidige wachtwoord klopt niet.")
+        raise AccountError(_("Je huidige wachtwoord klopt niet."))
     problem = password_problem(new)
     if problem:
         raise AccountError(problem)
     if new == current:
-        raise AccountError("Kies een ander wachtwoord dan je huidige.")
+        raise AccountError(_("Kies een ander wachtwoord dan je huidige."))
     user.set_password(new)
 
 

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -18,7 +20,9 @@ from peiling.extensions import db, login_manager
 from peiling.web import error_page
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Log in om deze pagina te zien."
+login_manager.login_message = _l("Log in om deze pagina te zien.")
+# Flashed as a plain string in the language of the request that needed the login.
+login_manager.localize_callback = str
 login_manager.session_protection = "strong"
 
 
@@ -73,7 +77,7 @@ def login() -> ResponseReturnValue:
         throttle().failed(email, address)
         record(db.session, None, "login_failed", email)
         db.session.commit()
-        error = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
+        error = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
 
@@ -83,7 +87,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
-    flash("Je bent uitgelogd.")
+    flash(_("Je bent uitgelogd."))
     return redirect(url_for("auth.login"))
 
 
@@ -101,7 +105,7 @@ def password() -> ResponseReturnValue:
             record(db.session, current_user, "password_changed", current_user.email)
             db.session.commit()
             login_user(current_user._get_current_object())  # carries the new session version
-            flash("Je wachtwoord is gewijzigd. Andere sessies zijn uitgelogd.")
+            flash(_("Je wachtwoord is gewijzigd. Andere sessies zijn uitgelogd."))
             return redirect(url_for("analysis.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form, error=error), status

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -46,17 +48,17 @@ def as_local(moment: datetime | None) -> str:
 
 
 QUESTION_TYPES = [
-    ("single_choice", "Eén antwoord kiezen"),
-    ("multiple_choice", "Meerdere antwoorden kiezen"),
-    ("yes_no", "Ja of nee"),
-    ("agree_scale", "Eens-oneens (5 punten)"),
-    ("grade", "Rapportcijfer 1–10"),
-    ("number", "Getal"),
-    ("short_text", "Korte tekst"),
-    ("long_text", "Lange tekst"),
-    ("age", "Leeftijd"),
-    ("municipality", "Gemeente"),
-    ("volunteer", "Wil je helpen organiseren?"),
+    ("single_choice", _l("Eén antwoord kiezen")),
+    ("multiple_choice", _l("Meerdere antwoorden kiezen")),
+    ("yes_no", _l("Ja of nee")),
+    ("agree_scale", _l("Eens-oneens (5 punten)")),
+    ("grade", _l("Rapportcijfer 1–10")),
+    ("number", _l("Getal")),
+    ("short_text", _l("Korte tekst")),
+    ("long_text", _l("Lange tekst")),
+    ("age", _l("Leeftijd")),
+    ("municipality", _l("Gemeente")),
+    ("volunteer", _l("Wil je helpen organiseren?")),
 ]
 
 
@@ -115,7 +117,7 @@ def settings(slug: str) -> ResponseReturnValue:
         if form.get(key, "").strip():
             data[key] = local_moment(form[key])
     if _apply(survey, data):
-        flash("De instellingen zijn bewaard.")
+        flash(_("De instellingen zijn bewaard."))
     return redirect(url_for(".editor", slug=slug))
 
 
@@ -125,7 +127,7 @@ def add_page(slug: str) -> ResponseReturnValue:
     survey, data = _loaded(slug)
     edits.add_page(data, request.form.get("title", "").strip())
     if _apply(survey, data):
-        flash("Pagina toegevoegd, met een eerste vraag om in te vullen.")
+        flash(_("Pagina toegevoegd, met een eerste vraag om in te vullen."))
     return redirect(url_for(".editor", slug=slug))
 
 
@@ -139,13 +141,14 @@ def add_question(slug: str) -> ResponseReturnValue:
     qtype = request.form.get("type", "short_text")
     question = edits.question_from_fields(request.form, code, qtype)
     if qtype in ("single_choice", "multiple_choice") and "options" not in question:
+        # Questionnaire texts, not interface texts: Dutch is every questionnaire's own language.
         question["options"] = [
             {"code": "a", "label": "Antwoord A"},
             {"code": "b", "label": "Antwoord B"},
         ]
     edits.add_question(data, index, question)
     if _apply(survey, data):
-        flash(f"Vraag ‘{code}’ toegevoegd.")
+        flash(_("Vraag ‘%(code)s’ toegevoegd.", code=code))
         return redirect(url_for(".question", slug=slug, code=code))
     return redirect(url_for(".editor", slug=slug))
 
@@ -164,7 +167,7 @@ def question(slug: str, code: str) -> ResponseReturnValue:
         edited = edits.question_from_fields(request.form, code, qtype)
         edits.replace_question(data, code, edited)
         if _apply(survey, data):
-            flash(f"Vraag ‘{code}’ is bewaard.")
+            flash(_("Vraag ‘%(code)s’ is bewaard.", code=code))
             return redirect(url_for(".editor", slug=slug))
         current = edited  # show what was typed, with the reasons above it
     earlier = [
@@ -200,7 +203,7 @@ def question_action(slug: str, code: str, action: str) -> ResponseReturnValue:
     except KeyError:
         return redirect(url_for(".editor", slug=slug))
     if _apply(survey, data) and action == "verwijderen":
-        flash(f"Vraag ‘{code}’ is verwijderd.")
+        flash(_("Vraag ‘%(code)s’ is verwijderd.", code=code))
     return redirect(url_for(".editor", slug=slug) + f"#vraag-{code}")
 
 
@@ -251,6 +254,6 @@ def preview_answers(defn: SurveyDef, answers: dict[str, Cleaned]) -> list[tuple[
         labels = [q.option(c).label for c in answer.codes if q.option(c)]  # type: ignore[union-attr]
         parts = labels or [str(v) for v in (answer.number, answer.text) if v is not None]
         if answer.willing is not None and not labels:
-            parts = ["ja" if answer.willing else "nee"]
+            parts = [_("ja") if answer.willing else _("nee")]
         shown.append((q.text, ", ".join(p for p in parts if p)))
     return shown

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -55,12 +56,14 @@ def response_count(session: Session, survey: Survey) -> int:
 
 
 def _conditions(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every condition of a definition, with where it is (in Dutch)."""
+    """Every condition of a definition, with where it is (in the interface language)."""
     found = [
-        (f"pagina {n}", p["show_if"]) for n, p in enumerate(data["pages"], 1) if p.get("show_if")
+        (_("pagina %(num)d", num=n), p["show_if"])
+        for n, p in enumerate(data["pages"], 1)
+        if p.get("show_if")
     ]
     found += [
-        (f"vraag '{q['code']}'", q["show_if"])
+        (_("vraag '%(code)s'", code=q["code"]), q["show_if"])
         for page in data["pages"]
         for q in page["questions"]
         if q.get("show_if")
@@ -72,8 +75,12 @@ def _needed_question(data: dict[str, Any], code: str) -> None:
     places = [where for where, cond in _conditions(data) if cond["question"] == code]
     if places:
         raise EditRefused(
-            f"Vraag '{code}' kan niet weg: {', '.join(places)} hangt ervan af. "
-            "Pas eerst die voorwaarde aan."
+            _(
+                "Vraag '%(code)s' kan niet weg: %(places)s hangt ervan af. "
+                "Pas eerst die voorwaarde aan.",
+                code=code,
+                places=", ".join(places),
+            )
         )
 
 
@@ -85,8 +92,12 @@ def _needed_option(data: dict[str, Any], question: str, option: Option) -> None:
     ]
     if places:
         raise EditRefused(
-            f"Antwoordoptie '{option.label}' kan niet weg: de voorwaarde van "
-            f"{', '.join(places)} gebruikt haar."
+            _(
+                "Antwoordoptie '%(label)s' kan niet weg: de voorwaarde van %(places)s "
+                "gebruikt haar.",
+                label=option.label,
+                places=", ".join(places),
+            )
         )
 
 
@@ -156,7 +167,9 @@ def delete_option(session: Session, option: Option) -> None:
             q["options"] = [item for item in q["options"] if item["code"] != option.code]
         else:
             _needed_option(data, question.code, option)
-            raise EditRefused(f"Antwoordoptie '{option.label}' hoort bij dit soort vraag.")
+            raise EditRefused(
+                _("Antwoordoptie '%(label)s' hoort bij dit soort vraag.", label=option.label)
+            )
 
     _edit(session, question.survey, change)
 
@@ -169,9 +182,9 @@ def delete_page(session: Session, page: Page) -> None:
 def publish(session: Session, survey: Survey) -> None:
     """Open the survey to respondents."""
     if not survey.questions:
-        raise EditRefused("Een vragenlijst zonder vragen kan niet open.")
+        raise EditRefused(_("Een vragenlijst zonder vragen kan niet open."))
     if survey.closes_at is not None and _aware(survey.closes_at) <= datetime.now(UTC):
-        raise EditRefused("De sluitingsdatum is al voorbij: kies eerst een latere.")
+        raise EditRefused(_("De sluitingsdatum is al voorbij: kies eerst een latere."))
     survey.status = SurveyStatus.OPEN
     touch(survey)
 
@@ -191,6 +204,7 @@ def duplicate(session: Session, survey: Survey, slug: str, title: str | None = N
     Raises surveys.importer.DefinitionError when the slug is taken or invalid.
     """
     data = export_definition(survey)
+    # The title is a questionnaire text, in Dutch like every questionnaire's own texts.
     data.update(slug=slug, title=title or f"{survey.title} (kopie)", status="draft")
     data.pop("opens_at", None)
     data.pop("closes_at", None)
@@ -215,6 +229,19 @@ SURVEY_FIELDS = (
     "region_code",
     "privacy_statement",
     "allow_multiple_responses",
+    "languages",
+    "translations",
+)
+
+
+QUESTION_FIELDS = (
+    "position",
+    "type",
+    "text",
+    "help_text",
+    "required",
+    "settings",
+    "translations",
 )
 
 
@@ -233,25 +260,34 @@ def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> 
     new = {q.code: q for p in built.pages for q in p.questions}
     answered = response_count(session, survey) > 0
     if answered and built.region_code != survey.region_code:
-        raise EditRefused("Er zijn al antwoorden: de regio kan niet meer veranderen.")
+        raise EditRefused(_("Er zijn al antwoorden: de regio kan niet meer veranderen."))
     for question in survey.questions:
         target = new.get(question.code)
         if target is None:
             if question_has_answers(session, question):
                 raise EditRefused(
-                    f"Vraag '{question.code}' heeft al antwoorden en kan daarom niet weg."
+                    _(
+                        "Vraag '%(code)s' heeft al antwoorden en kan daarom niet weg.",
+                        code=question.code,
+                    )
                 )
             continue
         if target.type is not question.type and question_has_answers(session, question):
             raise EditRefused(
-                f"Vraag '{question.code}' heeft al antwoorden: het soort vraag kan niet "
-                "meer veranderen. Maak een nieuwe vraag."
+                _(
+                    "Vraag '%(code)s' heeft al antwoorden: het soort vraag kan niet "
+                    "meer veranderen. Maak een nieuwe vraag.",
+                    code=question.code,
+                )
             )
         kept = {o.code for o in target.options}
         for option in question.options:
             if option.code not in kept and option_has_answers(session, option):
                 raise EditRefused(
-                    f"Antwoordoptie '{option.label}' is al gekozen en kan daarom niet weg."
+                    _(
+                        "Antwoordoptie '%(label)s' is al gekozen en kan daarom niet weg.",
+                        label=option.label,
+                    )
                 )
     for field in SURVEY_FIELDS:
         setattr(survey, field, getattr(built, field))
@@ -294,11 +330,12 @@ def _sync(session: Session, survey: Survey, built: Survey) -> None:
     for index, source in enumerate(built.pages):
         page = pages[index] if index < len(pages) else Page(survey=survey)
         page.position, page.title, page.show_if = index, source.title, source.show_if
+        page.translations = source.translations
         session.add(page)
         for source_q in source.questions:
             question = existing.get(source_q.code) or Question(survey=survey, code=source_q.code)
             question.page = page
-            for field in ("position", "type", "text", "help_text", "required", "settings"):
+            for field in QUESTION_FIELDS:
                 setattr(question, field, getattr(source_q, field))
             question.show_if = source_q.show_if
             _sync_options(session, question, source_q)
@@ -318,4 +355,5 @@ def _sync_options(session: Session, question: Question, source: Question) -> Non
     for position, src in enumerate(source.options):
         option = current.get(src.code) or Option(question=question, code=src.code)
         option.position, option.label, option.is_other = position, src.label, src.is_other
+        option.translations = src.translations
         session.add(option)

@@ -7,6 +7,8 @@ from importlib import resources
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -37,9 +39,17 @@ def index() -> ResponseReturnValue:
 
 
 ACTIONS = {
-    "publiceren": ("published", "is open", lambda s: services.publish(db.session, s)),
-    "sluiten": ("closed", "is gesloten", services.close),
-    "heropenen": ("reopened", "is weer open", lambda s: services.reopen(db.session, s)),
+    "publiceren": (
+        "published",
+        _l("‘%(title)s’ is open."),
+        lambda s: services.publish(db.session, s),
+    ),
+    "sluiten": ("closed", _l("‘%(title)s’ is gesloten."), services.close),
+    "heropenen": (
+        "reopened",
+        _l("‘%(title)s’ is weer open."),
+        lambda s: services.reopen(db.session, s),
+    ),
 }
 
 
@@ -59,7 +69,7 @@ def lifecycle(slug: str, action: str) -> ResponseReturnValue:
         return redirect(url_for(".index"))
     record(db.session, current_user, event, survey.slug)
     db.session.commit()
-    flash(f"‘{survey.title}’ {outcome}.")
+    flash(str(outcome) % {"title": survey.title})
     return redirect(url_for(".index"))
 
 
@@ -72,25 +82,26 @@ def duplicate(slug: str) -> ResponseReturnValue:
         copy = services.duplicate(db.session, survey, new_slug, request.form.get("titel") or None)
     except DefinitionError as exc:
         db.session.rollback()
-        flash("Kopiëren is niet gelukt: " + "; ".join(exc.problems))
+        flash(_("Kopiëren is niet gelukt: %(problems)s", problems="; ".join(exc.problems)))
         return redirect(url_for(".index"))
     db.session.flush()
     record(db.session, current_user, "duplicated", copy.slug, source=survey.slug)
     db.session.commit()
-    flash(f"Kopie gemaakt als concept: {copy.slug}.")
+    flash(_("Kopie gemaakt als concept: %(slug)s.", slug=copy.slug))
     return redirect(url_for(".index"))
 
 
 TEMPLATES = {
-    "jongerenpeiling": ("jongerenpeiling-demo.json", "Jongerenpeiling (zomeractiviteiten)"),
-    "panelgolf": ("panelgolf.json", "Panelgolf: vertrouwen in de lokale politiek"),
-    "leeg": (None, "Leeg: één pagina met één vraag"),
+    "jongerenpeiling": ("jongerenpeiling-demo.json", _l("Jongerenpeiling (zomeractiviteiten)")),
+    "panelgolf": ("panelgolf.json", _l("Panelgolf: vertrouwen in de lokale politiek")),
+    "leeg": (None, _l("Leeg: één pagina met één vraag")),
 }
 
 
 def _template(name: str) -> dict:  # type: ignore[type-arg]
     filename = TEMPLATES[name][0]
     if filename is None:
+        # A questionnaire text (Dutch, the questionnaire's own language), not an interface text.
         question = {"code": "vraag_1", "type": "short_text", "text": "Nieuwe vraag"}
         return {"kind": "flash_poll", "region": "drenthe", "pages": [{"questions": [question]}]}
     text = resources.files("peiling.surveys").joinpath("definitions", filename).read_text("utf-8")
@@ -140,7 +151,7 @@ def upload() -> ResponseReturnValue:
     if request.method == "POST":
         file = request.files.get("bestand")
         if file is None or not file.filename:
-            problems = ["Kies een bestand (.xlsx of .json)."]
+            problems = [_("Kies een bestand (.xlsx of .json).")]
         else:
             try:
                 data = read_definition(file.filename, file.read(MAX_UPLOAD + 1))
@@ -148,7 +159,7 @@ def upload() -> ResponseReturnValue:
             except DefinitionError as exc:
                 problems = exc.problems
             else:
-                flash(f"Geïmporteerd als concept: {survey.title}.")
+                flash(_("Geïmporteerd als concept: %(title)s.", title=survey.title))
                 return redirect(url_for(".editor", slug=survey.slug))
     return render_template("designer/upload.html", problems=problems), (422 if problems else 200)
 

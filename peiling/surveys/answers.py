@@ -1,4 +1,5 @@
-"""Parse and validate posted answers, one question at a time, with Dutch error messages."""
+"""Parse and validate posted answers, one question at a time, with error messages in the
+respondent's language (Dutch source texts, translated through the interface catalogue)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from peiling.i18n import N_
 from peiling.surveys.definition import QuestionDef
 from peiling.surveys.models import QuestionType
 
@@ -97,20 +103,21 @@ def clean(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     handler = _HANDLERS[q.type]
     result = handler(q, raw, problems)
     if q.required and result.empty and input_id(q) not in problems.errors:
-        problems.add(q, _REQUIRED.get(q.type, "Vul een antwoord in."))
+        problems.add(q, _(_REQUIRED.get(q.type, _ANSWER_NEEDED)))
     return result
 
 
+_ANSWER_NEEDED = N_("Vul een antwoord in.")
 _REQUIRED = {
-    QuestionType.SINGLE_CHOICE: "Kies een antwoord.",
-    QuestionType.YES_NO: "Kies ja of nee.",
-    QuestionType.AGREE_SCALE: "Kies een antwoord.",
-    QuestionType.GRADE: "Kies een cijfer van 1 tot en met 10.",
-    QuestionType.MULTIPLE_CHOICE: "Kies minstens één antwoord.",
-    QuestionType.NUMBER: "Vul een getal in.",
-    QuestionType.AGE: "Vul je leeftijd in.",
-    QuestionType.MUNICIPALITY: "Kies je gemeente.",
-    QuestionType.VOLUNTEER: "Kies ja of nee.",
+    QuestionType.SINGLE_CHOICE: N_("Kies een antwoord."),
+    QuestionType.YES_NO: N_("Kies ja of nee."),
+    QuestionType.AGREE_SCALE: N_("Kies een antwoord."),
+    QuestionType.GRADE: N_("Kies een cijfer van 1 tot en met 10."),
+    QuestionType.MULTIPLE_CHOICE: N_("Kies minstens één antwoord."),
+    QuestionType.NUMBER: N_("Vul een getal in."),
+    QuestionType.AGE: N_("Vul je leeftijd in."),
+    QuestionType.MUNICIPALITY: N_("Kies je gemeente."),
+    QuestionType.VOLUNTEER: N_("Kies ja of nee."),
 }
 
 
@@ -120,20 +127,20 @@ def _choice(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
         return EMPTY
     multiple = q.type is QuestionType.MULTIPLE_CHOICE
     if not multiple and len(values) > 1:
-        problems.add(q, "Kies één antwoord.")
+        problems.add(q, _("Kies één antwoord."))
         return EMPTY
     options = [q.option(v) for v in values]
     if len(set(values)) != len(values) or any(o is None for o in options):
-        problems.add(q, "Kies een van de antwoorden uit de lijst.")
+        problems.add(q, _("Kies een van de antwoorden uit de lijst."))
         return EMPTY
     max_choices = q.settings.get("max_choices")
     if multiple and max_choices and len(values) > max_choices:
-        problems.add(q, f"Kies maximaal {max_choices} antwoorden.")
+        problems.add(q, _("Kies maximaal %(n)s antwoorden.", n=int(max_choices)))
     other = None
     if any(o.is_other for o in options):  # type: ignore[union-attr]
         other = clean_text(" ".join(raw.get(f"{q.field}__anders", ())))
         if not other:
-            problems.add(q, "Vul in wat je bedoelt met ‘anders’.", input_id(q, "anders"))
+            problems.add(q, _("Vul in wat je bedoelt met ‘anders’."), input_id(q, "anders"))
         elif len(other) > OTHER_MAX:
             problems.add(q, _too_long(OTHER_MAX, len(other)), input_id(q, "anders"))
     if q.type is QuestionType.GRADE:
@@ -142,7 +149,11 @@ def _choice(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
 
 
 def _too_long(limit: int, actual: int) -> str:
-    return f"Je antwoord is te lang: gebruik maximaal {limit} tekens (nu {actual})."
+    return _(
+        "Je antwoord is te lang: gebruik maximaal %(limit)s tekens (nu %(actual)s).",
+        limit=limit,
+        actual=actual,
+    )
 
 
 def _number(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
@@ -152,8 +163,10 @@ def _number(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     text = values[0].replace(" ", "")
     decimal = bool(q.settings.get("decimal"))
     if len(values) > 1 or not (DECIMAL_RE if decimal else INTEGER_RE).match(text):
-        example = "bijvoorbeeld 2,5" if decimal else "bijvoorbeeld 12"
-        problems.add(q, f"Vul een getal in, {example}.")
+        if decimal:
+            problems.add(q, _("Vul een getal in, bijvoorbeeld 2,5."))
+        else:
+            problems.add(q, _("Vul een getal in, bijvoorbeeld 12."))
         return EMPTY
     number = float(text.replace(",", "."))
     low, high = q.settings.get("min"), q.settings.get("max")
@@ -164,12 +177,18 @@ def _number(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
 
 
 def _range_message(low: float | None, high: float | None) -> str:
-    fmt = lambda n: f"{n:g}".replace(".", ",")  # noqa: E731
     if low is not None and high is not None:
-        return f"Vul een getal in van {fmt(low)} tot en met {fmt(high)}."
+        return _(
+            "Vul een getal in van %(low)s tot en met %(high)s.", low=_fmt(low), high=_fmt(high)
+        )
     if low is not None:
-        return f"Vul een getal in van {fmt(low)} of meer."
-    return f"Vul een getal in van {fmt(high)} of minder."  # type: ignore[arg-type]
+        return _("Vul een getal in van %(low)s of meer.", low=_fmt(low))
+    return _("Vul een getal in van %(high)s of minder.", high=_fmt(high))  # type: ignore[arg-type]
+
+
+def _fmt(number: float) -> str:
+    """`number` as the respondent writes it: a decimal comma in Dutch, a point in English."""
+    return format_decimal(number, format="0.######", locale=get_locale() or "nl")
 
 
 def _age(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
@@ -177,7 +196,7 @@ def _age(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     if not values:
         return EMPTY
     if len(values) > 1 or not INTEGER_RE.match(values[0]) or not 0 < int(values[0]) < 120:
-        problems.add(q, "Vul je leeftijd in jaren in, bijvoorbeeld 16.")
+        problems.add(q, _("Vul je leeftijd in jaren in, bijvoorbeeld 16."))
         return EMPTY
     return Cleaned(number=float(int(values[0])))
 
@@ -197,7 +216,7 @@ def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     if not values:
         return EMPTY
     if len(values) > 1 or values[0] not in ("ja", "nee"):
-        problems.add(q, "Kies ja of nee.")
+        problems.add(q, _("Kies ja of nee."))
         return EMPTY
     if values[0] == "nee":
         # Contact details typed before switching to "nee" are deliberately not kept.
@@ -207,25 +226,25 @@ def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     phone = clean_text(" ".join(raw.get(f"{q.field}__telefoon", ())))
     activities = _single(raw, f"{q.field}__act")
     if not name:
-        problems.add(q, "Vul je naam in.", input_id(q, "naam"))
+        problems.add(q, _("Vul je naam in."), input_id(q, "naam"))
     elif len(name) > NAME_MAX:
         problems.add(q, _too_long(NAME_MAX, len(name)), input_id(q, "naam"))
     if not email and not phone:
         problems.add(
             q,
-            "Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken.",
+            _("Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken."),
             input_id(q, "email"),
         )
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
         problems.add(
-            q, "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.", input_id(q, "email")
+            q, _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl."), input_id(q, "email")
         )
     if phone and not PHONE_RE.match(phone):
         problems.add(
-            q, "Vul een geldig telefoonnummer in, zoals 06 12345678.", input_id(q, "telefoon")
+            q, _("Vul een geldig telefoonnummer in, zoals 06 12345678."), input_id(q, "telefoon")
         )
     if len(set(activities)) != len(activities) or any(q.option(a) is None for a in activities):
-        problems.add(q, "Kies activiteiten uit de lijst.", input_id(q, "act-0"))
+        problems.add(q, _("Kies activiteiten uit de lijst."), input_id(q, "act-0"))
         activities = []
     data = VolunteerData(name, email or None, phone or None, tuple(activities))
     return Cleaned(codes=tuple(activities), willing=True, volunteer=data)

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from peiling.geo import Municipality
-from peiling.surveys.models import Page, Question, QuestionType, Survey
+from peiling.i18n import translate
+from peiling.surveys import translation
+from peiling.surveys.models import Option, Page, Question, QuestionType, Survey
 
 CHOICE_TYPES = frozenset(
     {
@@ -109,6 +111,8 @@ class SurveyDef:
     allow_multiple_responses: bool
     pages: tuple[PageDef, ...]
     by_code: dict[str, QuestionDef] = field(repr=False)
+    lang: str = translation.SOURCE  # the language of this snapshot's texts
+    languages: tuple[str, ...] = (translation.SOURCE,)  # every language the survey offers
 
     @cached_property
     def questions(self) -> tuple[QuestionDef, ...]:
@@ -138,8 +142,23 @@ def builtin_options(qtype: QuestionType, municipalities: list[tuple[str, str]]) 
     return []
 
 
-def compile_survey(session: Session, survey: Survey) -> SurveyDef:
-    """Build the snapshot for `survey` (a handful of queries; cached by `get_definition`)."""
+# Types whose options come with the type (stored in Dutch): their labels are translated
+# from the interface catalogue unless the questionnaire gives its own translation.
+BUILTIN_LABELS = frozenset({QuestionType.YES_NO, QuestionType.AGREE_SCALE})
+
+
+def _option_label(option: Option, qtype: QuestionType, lang: str) -> str:
+    own = translation.text(option.translations, lang, "label", "")
+    if own or lang == translation.SOURCE:
+        return own or option.label
+    if option.is_other or qtype in BUILTIN_LABELS:
+        return translate(option.label, lang)
+    return option.label
+
+
+def compile_survey(session: Session, survey: Survey, lang: str = translation.SOURCE) -> SurveyDef:
+    """Build the snapshot for `survey` with its texts in `lang` (falling back to Dutch per
+    text); a handful of queries, cached by `get_definition`."""
     # One statement for pages, questions and options (outer joins): with the survey row and
     # the municipalities, a worker's first view of a poll stays within three queries.
     pages = (
@@ -165,14 +184,17 @@ def compile_survey(session: Session, survey: Survey) -> SurveyDef:
     for index, page in enumerate(pages):
         qdefs = []
         for q in page.questions:
-            opts = [OptionDef(o.id, o.code, o.label, o.is_other) for o in q.options]
+            opts = [
+                OptionDef(o.id, o.code, _option_label(o, q.type, lang), o.is_other)
+                for o in q.options
+            ]
             opts += builtin_options(q.type, munis)
             qdef = QuestionDef(
                 id=q.id,
                 code=q.code,
                 type=q.type,
-                text=q.text,
-                help_text=q.help_text,
+                text=translation.text(q.translations, lang, "text", q.text),
+                help_text=translation.text(q.translations, lang, "help", q.help_text),
                 required=q.required,
                 settings=dict(q.settings or {}),
                 options=tuple(opts),
@@ -181,48 +203,57 @@ def compile_survey(session: Session, survey: Survey) -> SurveyDef:
             )
             qdefs.append(qdef)
             by_code[q.code] = qdef
-        page_defs.append(
-            PageDef(index, page.title, condition_from_json(page.show_if), tuple(qdefs))
-        )
+        title = translation.text(page.translations, lang, "title", page.title)
+        page_defs.append(PageDef(index, title, condition_from_json(page.show_if), tuple(qdefs)))
     return SurveyDef(
         id=survey.id,
         revision=survey.revision,
         slug=survey.slug,
-        title=survey.title,
-        introduction=survey.introduction,
+        title=translation.text(survey.translations, lang, "title", survey.title),
+        introduction=translation.text(
+            survey.translations, lang, "introduction", survey.introduction
+        ),
         age_min=survey.age_min,
         age_max=survey.age_max,
-        privacy_statement=survey.privacy_statement,
+        privacy_statement=translation.text(
+            survey.translations, lang, "privacy_statement", survey.privacy_statement
+        ),
         allow_multiple_responses=survey.allow_multiple_responses,
         pages=tuple(page_defs),
         by_code=by_code,
+        lang=lang,
+        languages=translation.offered(survey.languages),
     )
 
 
-_cache: dict[int, SurveyDef] = {}
-_by_slug: dict[str, SurveyDef] = {}
+_cache: dict[tuple[int, str], SurveyDef] = {}
+_by_slug: dict[tuple[str, str], SurveyDef] = {}
 _lock = threading.Lock()
 
 
-def get_definition(session: Session, survey: Survey) -> SurveyDef:
-    """Return the cached snapshot of `survey`, rebuilding it when its revision changed."""
-    cached = _cache.get(survey.id)
+def get_definition(session: Session, survey: Survey, lang: str = translation.SOURCE) -> SurveyDef:
+    """Return the cached snapshot of `survey` in `lang`, rebuilding it when its revision
+    changed. A language the survey does not offer gives the Dutch snapshot."""
+    if lang not in translation.offered(survey.languages):
+        lang = translation.SOURCE
+    cached = _cache.get((survey.id, lang))
     if cached is not None and cached.revision == survey.revision:
         return cached
-    compiled = compile_survey(session, survey)
+    compiled = compile_survey(session, survey, lang)
     with _lock:
-        _cache[survey.id] = compiled
-        _by_slug[compiled.slug] = compiled
+        _cache[(survey.id, lang)] = compiled
+        _by_slug[(compiled.slug, lang)] = compiled
     return compiled
 
 
-def last_served(slug: str) -> SurveyDef | None:
-    """The snapshot this process last built for `slug`, unchecked against the database.
+def last_served(slug: str, lang: str = translation.SOURCE) -> SurveyDef | None:
+    """The snapshot in `lang` this process last built for `slug`, unchecked against the
+    database.
 
     Only for a caller that checks the survey's revision and status in the same statement
     that uses it, as storing a response does.
     """
-    return _by_slug.get(slug)
+    return _by_slug.get((slug, lang))
 
 
 def clear_cache() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from peiling.surveys.importer import MAY_HAVE_OPTIONS, SETTINGS
-from peiling.surveys.models import Page, Question, Survey
+from peiling.surveys.models import Option, Page, Question, Survey
 
 
 def export_definition(survey: Survey) -> dict[str, Any]:
@@ -21,8 +21,11 @@ def export_definition(survey: Survey) -> dict[str, Any]:
         "region": survey.region_code,
         "privacy_statement": survey.privacy_statement or "",
         "allow_multiple_responses": bool(survey.allow_multiple_responses),
-        "pages": [_page(page) for page in survey.pages],
     }
+    if survey.languages and len(survey.languages) > 1:
+        data["languages"] = list(survey.languages)
+    _add_translations(data, survey.translations)
+    data["pages"] = [_page(page) for page in survey.pages]
     for key in ("opens_at", "closes_at"):
         moment = getattr(survey, key)
         if moment is not None:
@@ -36,6 +39,7 @@ def _page(page: Page) -> dict[str, Any]:
         data["title"] = page.title
     if page.show_if:
         data["show_if"] = dict(page.show_if)
+    _add_translations(data, page.translations)
     return data
 
 
@@ -46,7 +50,7 @@ def _question(q: Question) -> dict[str, Any]:
     if q.required:
         data["required"] = True
     if q.type in MAY_HAVE_OPTIONS:
-        data["options"] = [{"code": o.code, "label": o.label} for o in q.options if not o.is_other]
+        data["options"] = [_option(o) for o in q.options if not o.is_other]
         if any(o.is_other for o in q.options):
             data["other"] = True
     for key in sorted(SETTINGS.get(q.type, ())):
@@ -55,4 +59,16 @@ def _question(q: Question) -> dict[str, Any]:
             data[key] = int(value) if isinstance(value, float) and value.is_integer() else value
     if q.show_if:
         data["show_if"] = dict(q.show_if)
+    _add_translations(data, q.translations)
     return data
+
+
+def _option(option: Option) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": option.code, "label": option.label}
+    _add_translations(data, option.translations)
+    return data
+
+
+def _add_translations(data: dict[str, Any], translations: dict[str, Any] | None) -> None:
+    if translations:
+        data["translations"] = {lang: dict(texts) for lang, texts in translations.items()}

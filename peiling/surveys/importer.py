@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peiling.geo import Municipality, Region
+from peiling.i18n import N_
+from peiling.surveys import translation
 from peiling.surveys.models import (
     Option,
     Page,
@@ -23,14 +25,17 @@ from peiling.surveys.models import (
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 OPERATORS = ("equals", "in", "not")
+# Labels of the options a type brings along: stored in Dutch, translated from the interface
+# catalogue when the form is shown in another language.
 AGREE_OPTIONS = (
-    ("1", "Helemaal oneens"),
-    ("2", "Oneens"),
-    ("3", "Niet eens, niet oneens"),
-    ("4", "Eens"),
-    ("5", "Helemaal eens"),
+    ("1", N_("Helemaal oneens")),
+    ("2", N_("Oneens")),
+    ("3", N_("Niet eens, niet oneens")),
+    ("4", N_("Eens")),
+    ("5", N_("Helemaal eens")),
 )
-YES_NO_OPTIONS = (("ja", "Ja"), ("nee", "Nee"))
+YES_NO_OPTIONS = (("ja", N_("Ja")), ("nee", N_("Nee")))
+OTHER_LABEL = N_("Anders, namelijk")
 NEEDS_OPTIONS = {QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE}
 MAY_HAVE_OPTIONS = NEEDS_OPTIONS | {QuestionType.VOLUNTEER}
 # Values a condition may compare with, per type of source question, where not its options.
@@ -59,9 +64,21 @@ SURVEY_KEYS = {
     "region",
     "privacy_statement",
     "allow_multiple_responses",
+    "languages",
+    "translations",
     "pages",
 }
-QUESTION_KEYS = {"code", "type", "text", "help", "required", "options", "other", "show_if"}
+QUESTION_KEYS = {
+    "code",
+    "type",
+    "text",
+    "help",
+    "required",
+    "options",
+    "other",
+    "show_if",
+    "translations",
+}
 QUESTION_KEYS |= {key for keys in SETTINGS.values() for key in keys}
 
 
@@ -77,6 +94,7 @@ class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.municipalities: set[str] = set()  # CBS codes of the survey's region
+        self.languages: list[str] = [translation.SOURCE]
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -148,6 +166,7 @@ def build_survey(session: Session, data: Any) -> Survey:
     else:
         in_region = select(Municipality.code).where(Municipality.region_code == region_code)
         checker.municipalities = set(session.scalars(in_region))
+    checker.languages = translation.check_languages(checker, data.get("languages"))
     age_min = checker.number(data, "age_min", "vragenlijst")
     age_max = checker.number(data, "age_max", "vragenlijst")
     age_min = 12 if age_min is None else int(age_min)
@@ -171,11 +190,20 @@ def build_survey(session: Session, data: Any) -> Survey:
         region_code=region_code,
         privacy_statement=checker.text(data, "privacy_statement", "vragenlijst", required=False),
         allow_multiple_responses=bool(data.get("allow_multiple_responses", False)),
+        languages=checker.languages if len(checker.languages) > 1 else None,
+        translations=_translations(checker, data, "survey", "vragenlijst"),
     )
     _build_pages(checker, data.get("pages"), survey)
     if checker.problems:
         raise DefinitionError(checker.problems)
     return survey
+
+
+def _translations(
+    checker: _Checker, raw: dict[str, Any], kind: str, where: str
+) -> translation.Translations | None:
+    found = translation.check(checker, raw.get("translations"), kind, where, checker.languages)
+    return found or None
 
 
 def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
@@ -201,10 +229,13 @@ def _build_page(
     if not isinstance(raw, dict):
         checker.fail(where, "moet een object zijn met 'questions'")
         return None
-    for key in sorted(set(raw) - {"title", "questions", "show_if"}):
+    for key in sorted(set(raw) - {"title", "questions", "show_if", "translations"}):
         checker.fail(where, f"onbekend veld '{key}'")
     page = Page(
-        position=page_no - 1, title=checker.text(raw, "title", where, required=False), survey=survey
+        position=page_no - 1,
+        title=checker.text(raw, "title", where, required=False),
+        survey=survey,
+        translations=_translations(checker, raw, "page", where),
     )
     page.show_if = _condition(checker, raw.get("show_if"), where, seen)
     questions = raw.get("questions")
@@ -245,6 +276,7 @@ def _build_question(
         text=checker.text(raw, "text", where, limit=2000),
         help_text=checker.text(raw, "help", where, required=False, limit=2000),
         required=bool(raw.get("required", False)),
+        translations=_translations(checker, raw, "question", where),
     )
     # Conditions may only look back, so a respondent never depends on a later answer.
     question.show_if = _condition(checker, raw.get("show_if"), where, seen)
@@ -284,12 +316,14 @@ def _options(
     checker: _Checker, raw: dict[str, Any], qtype: QuestionType, where: str
 ) -> list[Option]:
     given = raw.get("options")
+    pairs: list[tuple[str, str]]
     if qtype is QuestionType.YES_NO:
         pairs = list(YES_NO_OPTIONS)
     elif qtype is QuestionType.AGREE_SCALE:
         pairs = list(AGREE_OPTIONS)
     else:
         pairs = []
+    translated: dict[str, translation.Translations | None] = {}
     if given is not None and qtype not in MAY_HAVE_OPTIONS:
         checker.fail(where, f"type '{qtype.value}' heeft geen eigen antwoordopties")
     if qtype in MAY_HAVE_OPTIONS:
@@ -299,6 +333,7 @@ def _options(
         for n, opt in enumerate(given or [], start=1):
             if (
                 not isinstance(opt, dict)
+                or set(opt) - {"code", "label", "translations"}
                 or not CODE_RE.match(str(opt.get("code", "")))
                 or not str(opt.get("label", "")).strip()
             ):
@@ -309,16 +344,25 @@ def _options(
                 )
                 continue
             pairs.append((opt["code"], str(opt["label"]).strip()))
+            translated[opt["code"]] = _translations(
+                checker, opt, "option", f"{where}, antwoordoptie '{opt['code']}'"
+            )
     if raw.get("other"):
         if qtype not in NEEDS_OPTIONS:
             checker.fail(where, "'other' (anders, namelijk) kan alleen bij een keuzevraag")
         else:
-            pairs.append(("anders", "Anders, namelijk"))
+            pairs.append(("anders", OTHER_LABEL))
     codes = [c for c, _ in pairs]
     for dup in sorted({c for c in codes if codes.count(c) > 1}):
         checker.fail(where, f"antwoordoptie '{dup}' komt twee keer voor")
     return [
-        Option(position=i, code=c, label=label, is_other=bool(raw.get("other")) and c == "anders")
+        Option(
+            position=i,
+            code=c,
+            label=label,
+            is_other=bool(raw.get("other")) and c == "anders",
+            translations=translated.get(c),
+        )
         for i, (c, label) in enumerate(pairs)
     ]
 

@@ -92,6 +92,11 @@ class Survey(db.Model):
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     privacy_statement: Mapped[str] = mapped_column(Text, default="")
     allow_multiple_responses: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Languages offered besides Dutch (which every questionnaire has), such as ["en"]; the
+    # texts themselves live in each row's `translations` (see surveys/translation.py).
+    languages: Mapped[list[str] | None] = mapped_column(JSON)
+    # {"en": {"title": ..., "introduction": ..., "privacy_statement": ...}}
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
     # Replaced on every change to the questionnaire, so that workers can cache the compiled
     # definition and still notice an edit with the one query a page view needs anyway.
     # Random rather than a counter: a deleted and re-created survey never matches a stale
@@ -118,6 +123,9 @@ class Page(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200), default="")
     show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(
+        JSON
+    )  # {"en": {"title"}}
 
     survey: Mapped[Survey] = relationship(back_populates="pages")
     questions: Mapped[list[Question]] = relationship(
@@ -146,6 +154,8 @@ class Question(db.Model):
     # Type-specific settings: min/max, max_choices, other, max_length, decimal.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"en": {"text": ..., "help": ...}}
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
 
     survey: Mapped[Survey] = relationship(back_populates="questions")
     page: Mapped[Page] = relationship(back_populates="questions")
@@ -166,6 +176,9 @@ class Option(db.Model):
     code: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(Text)
     is_other: Mapped[bool] = mapped_column(Boolean, default=False)
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(
+        JSON
+    )  # {"en": {"label"}}
 
     question: Mapped[Question] = relationship(back_populates="options")
 
@@ -182,6 +195,9 @@ class Response(db.Model):
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
     age: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str | None] = mapped_column(String(40))
+    # The language the questionnaire was answered in; answers carry the same codes in every
+    # language, so this is only for reporting (and checking a translation works).
+    language: Mapped[str | None] = mapped_column(String(8))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

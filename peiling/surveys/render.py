@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext as _
+
+from peiling.i18n import N_
 from peiling.surveys.answers import Problems, input_id
 from peiling.surveys.definition import Condition, PageDef, SurveyDef
 from peiling.surveys.logic import depends_on_same_page, visible_pages, visible_questions
 from peiling.surveys.models import QuestionType
 
-YES_NO_LABELS = (("ja", "Ja"), ("nee", "Nee"))
+YES_NO_LABELS = (("ja", N_("Ja")), ("nee", N_("Nee")))
 
 
 def condition_note(defn: SurveyDef, cond: Condition) -> str:
@@ -18,11 +21,19 @@ def condition_note(defn: SurveyDef, cond: Condition) -> str:
     source = defn.by_code[cond.question]
     labels = [o.label for o in source.options if o.code in cond.values] or list(cond.values)
     if source.type is QuestionType.VOLUNTEER:
-        labels = [v.capitalize() for v in cond.values]
-    choice = " of ".join(f"‘{label}’" for label in labels)
+        labels = [_(dict(YES_NO_LABELS)[v]) for v in cond.values if v in dict(YES_NO_LABELS)]
+    choice = _(" of ").join(f"‘{label}’" for label in labels)
     if cond.op == "not":
-        return f"Alleen beantwoorden als je bij de vraag ‘{source.text}’ niet {choice} koos."
-    return f"Alleen beantwoorden als je bij de vraag ‘{source.text}’ {choice} koos."
+        return _(
+            "Alleen beantwoorden als je bij de vraag ‘%(question)s’ niet %(choice)s koos.",
+            question=source.text,
+            choice=choice,
+        )
+    return _(
+        "Alleen beantwoorden als je bij de vraag ‘%(question)s’ %(choice)s koos.",
+        question=source.text,
+        choice=choice,
+    )
 
 
 def page_context(
@@ -59,6 +70,6 @@ def page_context(
         "steps": len(pages),
         "is_first": position == 0,
         "is_last": position == len(pages) - 1,
-        "yes_no_labels": YES_NO_LABELS,
+        "yes_no_labels": [(code, _(label)) for code, label in YES_NO_LABELS],
         "input_id": input_id,
     }

@@ -41,6 +41,7 @@ class ResponseMeta:
     token: str
     source: str | None = None
     submitted_at: datetime | None = None
+    language: str | None = None
 
 
 def find_survey(session: Session, slug: str) -> Survey | None:
@@ -95,6 +96,7 @@ def store_response(
         "municipality_code": municipality,
         "age": age,
         "source": meta.source,
+        "language": meta.language,
         "submitted_at": now,
     }
     # On PostgreSQL the session is not touched, so no Session is even created for it.
@@ -147,9 +149,9 @@ WITH s AS (
       AND (closes_at IS NULL OR closes_at > %(submitted_at)s)
 ), r AS (
     INSERT INTO response
-        (survey_id, submission_token, municipality_code, age, source, submitted_at)
+        (survey_id, submission_token, municipality_code, age, source, language, submitted_at)
     SELECT s.id, %(submission_token)s, %(municipality_code)s, %(age)s, %(source)s,
-           %(submitted_at)s
+           %(language)s, %(submitted_at)s
     FROM s
     ON CONFLICT (submission_token) DO NOTHING
     RETURNING id

@@ -7,20 +7,24 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 from flask import abort, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Response
 
+from peiling import i18n
 from peiling.extensions import csrf, db
-from peiling.surveys import bp, formguard
+from peiling.surveys import bp, formguard, translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
 from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.logic import visible_pages
+from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.services import (
     Availability,
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 SOURCE_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
 HONEYPOT = "website"
+LANGUAGE_BUTTON = "taal_kiezen"  # the form's buttons that show the page in another language
+LANGUAGE_NAMES = i18n.RESPONDENT_LANGUAGES
 MAX_VALUES_PER_FIELD = 50
 
 STATUS_PAGES = {
@@ -48,19 +54,51 @@ STATUS_PAGES = {
 }
 
 
-def _lookup(slug: str) -> tuple[SurveyDef | None, tuple[str, int] | None]:
-    """Return the open survey's definition, or the status page to show instead."""
+def _language(survey: Survey | None, asked: str | None = None) -> str:
+    """The language to answer `survey` in: `asked` (the form's own field) if the survey
+    offers it, else ?taal=, the language cookie or the browser's preference; Dutch when
+    the survey offers none of those. Also makes it the interface language of the request."""
+    offered = translation.offered(survey.languages if survey else None)
+    lang = asked if asked in offered else i18n.preferred(offered)
+    i18n.use(lang)
+    return lang
+
+
+def _status_page(state: str, survey: Survey | SurveyDef | None) -> str:
+    lang = i18n.current()
+    title = survey.title if survey is not None else ""
+    if isinstance(survey, Survey):
+        title = translation.text(survey.translations, lang, "title", survey.title)
+    return render_template(
+        "surveys/status.html", state=state, survey=survey, survey_title=title, **_switch(survey)
+    )
+
+
+def _switch(survey: Survey | SurveyDef | None) -> dict[str, Any]:
+    """Links to the same page in the survey's other languages."""
+    if survey is None:
+        return {"other_languages": ()}
+    offered = (
+        survey.languages if isinstance(survey, SurveyDef) else translation.offered(survey.languages)
+    )
+    current = i18n.current()
+    return {"other_languages": [(c, LANGUAGE_NAMES[c]) for c in offered if c != current]}
+
+
+def _lookup(slug: str, asked: str | None = None) -> tuple[SurveyDef | None, tuple[str, int] | None]:
+    """Return the open survey's definition in the respondent's language, or the status page
+    to show instead."""
     survey = find_survey(db.session, slug)
+    lang = _language(survey, asked)
     state = availability(survey)
     if state is not Availability.OPEN:
-        page = render_template("surveys/status.html", state=STATUS_PAGES[state], survey=survey)
-        return None, (page, state.value)
+        return None, (_status_page(STATUS_PAGES[state], survey), state.value)
     assert survey is not None  # noqa: S101 - availability() returned OPEN
-    return get_definition(db.session, survey), None
+    return get_definition(db.session, survey, lang), None
 
 
-def _load(slug: str) -> SurveyDef:
-    defn, status_page = _lookup(slug)
+def _load(slug: str, asked: str | None = None) -> SurveyDef:
+    defn, status_page = _lookup(slug, asked)
     if status_page is not None:
         abort(make_response(*status_page))
     assert defn is not None  # noqa: S101
@@ -86,8 +124,9 @@ def _first(fields: Fields, name: str) -> str:
 # The public URLs and the "already answered" cookie depend only on the slug, the survey and
 # settings, so the submission path builds them once instead of on every POST.
 @lru_cache(maxsize=512)
-def _public_urls(script_root: str, slug: str) -> tuple[str, str]:
-    return url_for(".form", slug=slug), url_for(".thanks", slug=slug)
+def _public_urls(script_root: str, slug: str, lang: str) -> tuple[str, str]:
+    taal = {} if lang == translation.SOURCE else {"taal": lang}
+    return url_for(".form", slug=slug), url_for(".thanks", slug=slug, **taal)
 
 
 @lru_cache(maxsize=512)
@@ -107,7 +146,7 @@ def _responded_header(name: str, path: str, max_age: int, secure: bool) -> str:
 
 def _to_thanks(defn: SurveyDef, remember: bool) -> Response:
     """303 to the thank-you page, telling the browser it has answered when `remember`."""
-    form_url, thanks_url = _public_urls(request.script_root, defn.slug)
+    form_url, thanks_url = _public_urls(request.script_root, defn.slug, defn.lang)
     headers = [("Location", thanks_url)]
     if remember:
         config = current_app.config
@@ -147,9 +186,11 @@ def _render(
     notice: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    i18n.use(defn.lang)
     context = page_context(defn, page, raw, problems or Problems())
     html = render_template(
         "surveys/page.html",
+        **_switch(defn),
         csrf_token=formguard.token(),
         token=token,
         source=source,
@@ -169,7 +210,7 @@ def _render(
 def form(slug: str) -> ResponseReturnValue:
     defn = _load(slug)
     if _already_responded(defn):
-        return render_template("surveys/status.html", state="already", survey=defn)
+        return _status_page("already", defn)
     raw: dict[str, list[str]] = {}
     token = secrets.token_urlsafe(24)
     return _render(defn, first_page(defn, raw), raw, token, clean_source(request.args.get("bron")))
@@ -183,11 +224,13 @@ def post(slug: str) -> ResponseReturnValue:
     # The final POST of a poll this worker has shown is answered from the cached definition,
     # without looking the survey up: store_response() checks in the same SQL statement that
     # the survey is still open and unchanged. Every other step looks it up first.
-    cached = last_served(slug)
-    return _answer_post(cached or _load(slug), fields, checked=cached is None)
+    lang = _first(fields, "taal") or translation.SOURCE
+    cached = last_served(slug, lang)
+    return _answer_post(cached or _load(slug, lang), fields, checked=cached is None)
 
 
 def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseReturnValue:
+    i18n.use(defn.lang)  # error messages are made while validating, before any rendering
     token = _first(fields, "token")
     if not TOKEN_RE.match(token):
         abort(400)
@@ -196,13 +239,17 @@ def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseRetu
         return _to_thanks(defn, remember=False)
     raw = extract_raw(defn, fields)
     source = clean_source(_first(fields, "bron"))
+    switch_to = _first(fields, LANGUAGE_BUTTON)
+    if switch_to:
+        return _switch_language(defn, fields, raw, token, source, switch_to)
     going_back = _first(fields, "actie") == "terug"
     step = advance(defn, raw, _page_index(fields), going_back)
     if step.outcome is not Outcome.SUBMIT and not checked:
-        fresh = _load(defn.slug)  # every step but the final one looks the survey up
+        fresh = _load(defn.slug, defn.lang)  # every step but the final one looks it up
         if fresh is not defn:  # edited since it was cached: decide again with the new version
             return _answer_post(fresh, fields, checked=True)
     if step.outcome is Outcome.AGE_GATE:
+        i18n.use(defn.lang)
         return render_template("surveys/age_gate.html", survey=defn)
     if step.outcome is Outcome.SHOW_PAGE:
         assert step.page is not None  # noqa: S101
@@ -215,7 +262,21 @@ def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseRetu
         # closed, or validates the answers against the new version.
         if checked:
             return _render_retry(defn, raw, token, source)
-        return _answer_post(_load(defn.slug), fields, checked=True)
+        return _answer_post(_load(defn.slug, defn.lang), fields, checked=True)
+
+
+def _switch_language(
+    defn: SurveyDef, fields: Fields, raw: Fields, token: str, source: str | None, lang: str
+) -> ResponseReturnValue:
+    """The same page again in another of the survey's languages, every answer kept and
+    nothing checked yet (like going back a page)."""
+    if lang not in defn.languages:
+        abort(400)
+    translated = _load(defn.slug, lang)
+    pages = visible_pages(translated, raw)
+    index = _page_index(fields)
+    page = next((p for p in pages if p.index == index), pages[0])
+    return _render(translated, page, raw, token, source)
 
 
 def _page_index(fields: Fields) -> int:
@@ -233,8 +294,9 @@ def _submit(
     """Store the response once and redirect to the thank-you page (or say why not)."""
     try:
         if _already_responded(defn) and not token_used(db.session, token):
-            return render_template("surveys/status.html", state="already", survey=defn), 409
-        store_response(db.session, defn, answers, ResponseMeta(token, source))
+            i18n.use(defn.lang)
+            return _status_page("already", defn), 409
+        store_response(db.session, defn, answers, ResponseMeta(token, source, language=defn.lang))
     except DuplicateSubmission:
         pass  # stored by an earlier click or retry: answer it exactly as the first time
     except SQLAlchemyError as exc:
@@ -252,20 +314,32 @@ def _render_retry(
     return _render(defn, last, raw, token, source, notice="db_error", status=503)
 
 
+def _info_page(template: str, slug: str) -> ResponseReturnValue:
+    """The thank-you or privacy page, in the language of the ?taal= link or the browser."""
+    survey = find_survey(db.session, slug)
+    if survey is None or availability(survey) is Availability.NOT_FOUND:
+        abort(404)
+    lang = _language(survey)
+    return render_template(
+        template,
+        survey=survey,
+        survey_title=translation.text(survey.translations, lang, "title", survey.title),
+        privacy_statement=translation.text(
+            survey.translations, lang, "privacy_statement", survey.privacy_statement
+        ),
+        taal={} if lang == translation.SOURCE else {"taal": lang},
+        **_switch(survey),
+    )
+
+
 @bp.get("/p/<slug>/bedankt")
 def thanks(slug: str) -> ResponseReturnValue:
-    survey = find_survey(db.session, slug)
-    if survey is None:
-        abort(404)
-    return render_template("surveys/thanks.html", survey=survey)
+    return _info_page("surveys/thanks.html", slug)
 
 
 @bp.get("/p/<slug>/privacy")
 def privacy(slug: str) -> ResponseReturnValue:
-    survey = find_survey(db.session, slug)
-    if survey is None or availability(survey) is Availability.NOT_FOUND:
-        abort(404)
-    return render_template("surveys/privacy.html", survey=survey)
+    return _info_page("surveys/privacy.html", slug)
 
 
 @bp.errorhandler(CSRFError)
@@ -276,14 +350,14 @@ def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
     token = _first(fields, "token")
     # A closed or unknown survey says so, rather than talking about an expired session.
     # (No abort() here: an exception raised inside an error handler is not handled again.)
-    defn, status_page = _lookup(slug) if slug else (None, None)
+    defn, status_page = _lookup(slug, _first(fields, "taal")) if slug else (None, None)
     if status_page is not None:
         return status_page
     if defn is None or request.endpoint != "surveys.post" or not TOKEN_RE.match(token):
         return render_template(
             "errors/error.html",
-            title="Je sessie is verlopen",
-            text="Ga terug naar het begin en probeer het opnieuw.",
+            title=_("Je sessie is verlopen"),
+            text=_("Ga terug naar het begin en probeer het opnieuw."),
             code=400,
         ), 400
     raw = extract_raw(defn, fields)

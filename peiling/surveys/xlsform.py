@@ -18,6 +18,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.surveys.importer import DefinitionError
 
 MAX_UPLOAD = 2 * 1024 * 1024  # bytes of .xlsx
@@ -31,7 +32,16 @@ TYPES = {
     "text": "short_text",
 }
 YES = {"yes", "true", "true()", "1", "ja"}
-LANGUAGE_RE = re.compile(r"^label(?:::(.+))?$")
+TEXT_COLUMN_RE = re.compile(
+    r"^(label|hint|form_title|peiling_introduction|peiling_privacy_statement)(?:::(.+))?$"
+)
+# Survey texts on the settings sheet: XLSForm's form_title, and Peiling's own two.
+SETTINGS_TEXTS = {
+    "form_title": "title",
+    "peiling_introduction": "introduction",
+    "peiling_privacy_statement": "privacy_statement",
+}
+LANGUAGE_NAMES = {"nederlands": "nl", "dutch": "nl", "english": "en", "engels": "en"}
 EQUALS_RE = re.compile(r"^\$\{(\w+)\}\s*(=|!=)\s*'([^']*)'$")
 SELECTED_RE = re.compile(r"^(not\()?\s*selected\(\s*\$\{(\w+)\}\s*,\s*'([^']*)'\s*\)\s*(\))?$")
 BOUND_RE = re.compile(r"^\.\s*(>=|<=|>|<)\s*(-?\d+(?:[.,]\d+)?)$")
@@ -96,20 +106,59 @@ def _open(content: bytes) -> dict[str, Sheet]:
     return sheets
 
 
-def _label_columns(sheet: Sheet) -> tuple[str | None, str | None]:
-    """The Dutch label column (or the only one) and the English one, if any."""
-    labels = {}
-    for column in sheet.columns:
-        match = LANGUAGE_RE.match(column)
-        if match:
-            labels[(match.group(1) or "").strip()] = column
-    dutch = next(
-        (c for lang, c in labels.items() if "(nl)" in lang or lang in ("nl", "nederlands")), None
-    )
-    english = next(
-        (c for lang, c in labels.items() if "(en)" in lang or lang in ("en", "english")), None
-    )
-    return dutch or labels.get("") or next(iter(labels.values()), None), english
+class Texts:
+    """A sheet's text columns per language: `label`, `hint` and `form_title`, each plain or
+    with a language (`label::English (en)`). Dutch is the questionnaire's own language;
+    columns of languages Peiling cannot offer are reported, not dropped."""
+
+    def __init__(self, sheet: Sheet, problems: list[str]) -> None:
+        self.columns: dict[str, dict[str | None, str]] = {}
+        for column in sheet.columns:
+            match = TEXT_COLUMN_RE.match(column)
+            if not match:
+                continue
+            lang = _language(match.group(2))
+            if lang is not None and lang not in RESPONDENT_LANGUAGES:
+                offered = ", ".join(RESPONDENT_LANGUAGES)
+                problems.append(
+                    f"blad '{sheet.name}', kolom {sheet.letters[column]}: taal "
+                    f"'{match.group(2)}' kan Peiling niet aanbieden (wel: {offered})"
+                )
+                continue
+            self.columns.setdefault(match.group(1), {})[lang] = column
+
+    def dutch(self, record: dict[str, str], field: str) -> str:
+        """The Dutch text (or, without a Dutch column, the plain or the only one)."""
+        columns = self.columns.get(field, {})
+        column = columns.get("nl") or columns.get(None) or next(iter(columns.values()), None)
+        return record.get(column, "") if column else ""
+
+    def translations(self, record: dict[str, str], keys: dict[str, str]) -> dict[str, Any]:
+        """{"en": {"text": ..., "help": ...}} from the other languages' columns, where
+        `keys` maps a column (label, hint) onto the definition's name for it."""
+        found: dict[str, dict[str, str]] = {}
+        for field, key in keys.items():
+            for lang, column in self.columns.get(field, {}).items():
+                if lang not in (None, "nl") and record.get(column):
+                    found.setdefault(lang, {})[key] = record[column]
+        return found
+
+
+def _language(suffix: str | None) -> str | None:
+    """The language code of a column suffix: `English (en)`, `en`, `Nederlands`."""
+    if suffix is None:
+        return None
+    text = suffix.strip().lower()
+    code = re.search(r"\(([a-z]{2,3})(?:[-_][a-z0-9]+)?\)$", text)
+    if code:
+        return code.group(1)
+    return LANGUAGE_NAMES.get(text, text)
+
+
+def _translated(item: dict[str, Any], found: dict[str, Any], languages: set[str]) -> None:
+    if found:
+        item["translations"] = found
+        languages.update(found)
 
 
 def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
@@ -119,11 +168,11 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
     if "survey" not in sheets:
         raise DefinitionError(["het blad 'survey' ontbreekt"])
     survey_sheet = sheets["survey"]
-    settings = (
-        next((r for _, r in sheets["settings"].records()), {}) if "settings" in sheets else {}
-    )
-    choices = _read_choices(sheets.get("choices"), problems)
-    label_col, _english = _label_columns(survey_sheet)
+    settings_sheet = sheets.get("settings")
+    settings = next((r for _, r in settings_sheet.records()), {}) if settings_sheet else {}
+    languages: set[str] = set()
+    choices = _read_choices(sheets.get("choices"), problems, languages)
+    texts = Texts(survey_sheet, problems)
     pages: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     in_group = False
@@ -136,16 +185,20 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
             problems.append(f"{where}: type ontbreekt")
             continue
         if words[0] in ("begin_group", "begin"):
-            current = {"title": record.get(label_col or "", ""), "questions": []}
+            current = {"title": texts.dutch(record, "label"), "questions": []}
+            _translated(current, texts.translations(record, {"label": "title"}), languages)
             pages.append(current)
             in_group = True
             continue
         if words[0] in ("end_group", "end"):
             current, in_group = None, False
             continue
-        question = _question(survey_sheet, row, record, words, label_col, choices, known, problems)
+        question = _question(survey_sheet, row, record, words, texts, choices, known, problems)
         if question is None:
             continue
+        _translated(
+            question, texts.translations(record, {"label": "text", "hint": "help"}), languages
+        )
         known[question["code"]] = question["type"]
         if current is None or (not in_group and current.get("_loose") is not True):
             current = {"questions": [], "_loose": True}
@@ -156,32 +209,56 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
         if not page.get("title"):
             page.pop("title", None)
     pages = [p for p in pages if p["questions"]]
+    data = _settings(settings_sheet, settings, filename, problems, languages)
     if problems:
         raise DefinitionError(problems)
+    if languages:
+        data["languages"] = ["nl", *sorted(languages)]
+    data["pages"] = pages
+    return data
+
+
+def _settings(
+    sheet: Sheet | None,
+    settings: dict[str, str],
+    filename: str,
+    problems: list[str],
+    languages: set[str],
+) -> dict[str, Any]:
+    """The survey's own fields from the settings sheet (form_id, form_title, region)."""
     slug = settings.get("form_id") or re.sub(r"\.xlsx$", "", filename.lower())
     slug = re.sub(r"[^a-z0-9-]+", "-", slug.lower()).strip("-")
-    return {
+    texts = Texts(sheet, problems) if sheet else None
+    data: dict[str, Any] = {
         "slug": slug,
-        "title": settings.get("form_title") or slug,
+        "title": (texts.dutch(settings, "form_title") if texts else "") or slug,
         "kind": "flash_poll",
         "status": "draft",
         "region": settings.get("peiling_region") or "drenthe",
-        "pages": pages,
     }
+    if texts:
+        for column, key in list(SETTINGS_TEXTS.items())[1:]:
+            if texts.dutch(settings, column):
+                data[key] = texts.dutch(settings, column)
+        _translated(data, texts.translations(settings, SETTINGS_TEXTS), languages)
+    return data
 
 
-def _read_choices(sheet: Sheet | None, problems: list[str]) -> dict[str, list[dict[str, str]]]:
-    lists: dict[str, list[dict[str, str]]] = {}
+def _read_choices(
+    sheet: Sheet | None, problems: list[str], languages: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    lists: dict[str, list[dict[str, Any]]] = {}
     if sheet is None:
         return lists
-    label_col, _ = _label_columns(sheet)
+    texts = Texts(sheet, problems)
     for row, record in sheet.records():
         list_name, name = record.get("list_name", ""), record.get("name", "")
         if not list_name or not name:
             problems.append(f"{sheet.where(row, 'list_name')}: list_name en name zijn nodig")
             continue
-        label = record.get(label_col or "", "") or name
-        lists.setdefault(list_name, []).append({"code": name, "label": label})
+        option: dict[str, Any] = {"code": name, "label": texts.dutch(record, "label") or name}
+        _translated(option, texts.translations(record, {"label": "label"}), languages)
+        lists.setdefault(list_name, []).append(option)
     return lists
 
 
@@ -190,21 +267,22 @@ def _question(
     row: int,
     record: dict[str, str],
     words: list[str],
-    label_col: str | None,
-    choices: dict[str, list[dict[str, str]]],
+    texts: Texts,
+    choices: dict[str, list[dict[str, Any]]],
     known: dict[str, str],
     problems: list[str],
 ) -> dict[str, Any] | None:
     question: dict[str, Any] = {
         "code": record.get("name", ""),
-        "text": record.get(label_col or "", ""),
+        "text": texts.dutch(record, "label"),
     }
     problem = _type_of(sheet, row, record, words, choices, question)
     if problem:
         problems.append(problem)
         return None
-    if record.get("hint"):
-        question["help"] = record["hint"]
+    hint = texts.dutch(record, "hint")
+    if hint:
+        question["help"] = hint
     if record.get("required", "").lower() in YES:
         question["required"] = True
     if record.get("constraint"):
@@ -237,7 +315,7 @@ def _type_of(
     row: int,
     record: dict[str, str],
     words: list[str],
-    choices: dict[str, list[dict[str, str]]],
+    choices: dict[str, list[dict[str, Any]]],
     question: dict[str, Any],
 ) -> str | None:
     """Fill in the question's type (and options); return a problem instead when it cannot."""
@@ -246,7 +324,7 @@ def _type_of(
     if kind in ("select_one", "select_multiple") or kind == "peiling_volunteer" and listed:
         if listed not in choices:
             return f"{where}: keuzelijst '{listed}' staat niet op blad 'choices'"
-        question["options"] = list(choices[listed])
+        question["options"] = [dict(option) for option in choices[listed]]
     if kind in ("select_one", "select_multiple"):
         question["type"] = "single_choice" if kind == "select_one" else "multiple_choice"
         if "or_other" in words[2:]:
@@ -329,47 +407,87 @@ def _one_relevant(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def write_xlsform(data: dict[str, Any]) -> bytes:
-    """An XLSForm workbook of a definition (`export_definition`)."""
-    book = Workbook()
-    survey = book.active
-    survey.title = "survey"
-    survey.append(
-        [
+def _column(field: str, lang: str, translated: bool) -> str:
+    """`label` for a Dutch-only form, else `label::Nederlands (nl)`, `label::English (en)`."""
+    if not translated:
+        return field
+    return f"{field}::{RESPONDENT_LANGUAGES[lang]} ({lang})"
+
+
+class _Writer:
+    """Rows for the survey and choices sheets, with a label (and hint) column per language."""
+
+    def __init__(self, languages: list[str]) -> None:
+        self.languages = languages
+        translated = len(languages) > 1
+        self.label = {lang: _column("label", lang, translated) for lang in languages}
+        self.hint = {lang: _column("hint", lang, translated) for lang in languages}
+        self.settings = {
+            field: {lang: _column(field, lang, translated) for lang in languages}
+            for field in SETTINGS_TEXTS
+        }
+        self.survey_header = [
             "type",
             "name",
-            "label",
-            "hint",
+            *self.label.values(),
+            *self.hint.values(),
             "required",
             "relevant",
             "constraint",
             "appearance",
             "parameters",
         ]
-    )
+        self.choice_header = ["list_name", "name", *self.label.values()]
+
+    def texts(self, item: dict[str, Any], columns: dict[str, str], key: str) -> dict[str, str]:
+        found = {columns["nl"]: item.get(key, "")}
+        for lang in self.languages[1:]:
+            found[columns[lang]] = item.get("translations", {}).get(lang, {}).get(key, "")
+        return found
+
+    def survey_row(self, values: dict[str, Any]) -> list[Any]:
+        return [values.get(column, "") for column in self.survey_header]
+
+    def choice_row(self, list_name: str, option: dict[str, Any]) -> list[Any]:
+        values = {"list_name": list_name, "name": option["code"]}
+        values |= self.texts(option, self.label, "label")
+        return [values.get(column, "") for column in self.choice_header]
+
+
+def write_xlsform(data: dict[str, Any]) -> bytes:
+    """An XLSForm workbook of a definition (`export_definition`)."""
+    writer = _Writer(list(data.get("languages") or ["nl"]))
+    book = Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(writer.survey_header)
     choices = book.create_sheet("choices")
-    choices.append(["list_name", "name", "label"])
+    choices.append(writer.choice_header)
     for n, page in enumerate(data["pages"], start=1):
-        survey.append(["begin_group", f"pagina_{n}", page.get("title", "")])
+        group = {"type": "begin_group", "name": f"pagina_{n}"}
+        survey.append(writer.survey_row(group | writer.texts(page, writer.label, "title")))
         for q in page["questions"]:
-            survey.append(_row(q, choices))
-        survey.append(["end_group", f"pagina_{n}"])
+            survey.append(writer.survey_row(_row(q, choices, writer)))
+        survey.append(writer.survey_row({"type": "end_group", "name": f"pagina_{n}"}))
     settings = book.create_sheet("settings")
-    settings.append(["form_id", "form_title", "peiling_region"])
-    settings.append([data["slug"], data["title"], data["region"]])
+    texts: dict[str, str] = {}
+    for field, key in SETTINGS_TEXTS.items():
+        texts |= writer.texts(data, writer.settings[field], key)
+    settings.append(["form_id", *texts, "peiling_region"])
+    settings.append([data["slug"], *texts.values(), data["region"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _row(q: dict[str, Any], choices: Any) -> list[Any]:
-    qtype, appearance, parameters, constraint = q["type"], "", "", ""
+def _row(q: dict[str, Any], choices: Any, writer: _Writer) -> dict[str, Any]:
+    qtype, appearance, constraint = q["type"], "", ""
     if qtype in ("single_choice", "multiple_choice"):
         kind = ("select_one " if qtype == "single_choice" else "select_multiple ") + q["code"]
         if q.get("other"):
             kind += " or_other"
         for option in q.get("options", []):
-            choices.append([q["code"], option["code"], option["label"]])
+            choices.append(writer.choice_row(q["code"], option))
         if q.get("max_choices"):
             constraint = f"count-selected(.) <= {q['max_choices']}"
     elif qtype == "number":
@@ -389,18 +507,23 @@ def _row(q: dict[str, Any], choices: Any) -> list[Any]:
         if q.get("options"):
             kind += " " + q["code"]
             for option in q["options"]:
-                choices.append([q["code"], option["code"], option["label"]])
+                choices.append(writer.choice_row(q["code"], option))
     cond = q.get("show_if")
     relevant = ""
     if cond:
-        joiner = " or "
         if cond["op"] == "not":
             relevant = " or ".join(f"${{{cond['question']}}} != '{v}'" for v in cond["values"])
         else:
-            relevant = joiner.join(
+            relevant = " or ".join(
                 f"selected(${{{cond['question']}}}, '{v}')" for v in cond["values"]
             )
-    return [
-        kind, q["code"], q["text"], q.get("help", ""), "yes" if q.get("required") else "",
-        relevant, constraint, appearance, parameters,
-    ]  # fmt: skip
+    return {
+        "type": kind,
+        "name": q["code"],
+        **writer.texts(q, writer.label, "text"),
+        **writer.texts(q, writer.hint, "help"),
+        "required": "yes" if q.get("required") else "",
+        "relevant": relevant,
+        "constraint": constraint,
+        "appearance": appearance,
+    }

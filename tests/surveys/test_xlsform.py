@@ -135,6 +135,68 @@ def test_language_columns_take_the_dutch_label() -> None:
     )
     q = questions(data)["fiets"]
     assert q["text"] == "Fiets je?" and [o["label"] for o in q["options"]] == ["Ja", "Nee"]
+    # The English columns become the questionnaire's English translation.
+    assert data["languages"] == ["nl", "en"]
+    assert q["translations"] == {"en": {"text": "Do you cycle?"}}
+    assert [o["translations"] for o in q["options"]] == [
+        {"en": {"label": "Yes"}},
+        {"en": {"label": "No"}},
+    ]
+
+
+def test_language_columns_for_groups_hints_and_the_title(app) -> None:  # type: ignore[no-untyped-def]
+    header = ["type", "name", "label::Nederlands (nl)", "label::English (en)", "hint",
+              "hint::English (en)"]  # fmt: skip
+    data = read_xlsform(
+        workbook(
+            [
+                ["begin_group", "g", "Over jou", "About you"],
+                ["integer", "jaren", "Leeftijd?", "Age?", "In jaren", "In years"],
+                ["end_group"],
+            ],
+            header=header,
+            settings={
+                "form_id": "talen",
+                "form_title": "Talen",
+                "form_title::English (en)": "Languages",
+            },
+        )
+    )
+    page = data["pages"][0]
+    assert page["title"] == "Over jou" and page["translations"] == {"en": {"title": "About you"}}
+    q = page["questions"][0]
+    assert (q["text"], q["help"]) == ("Leeftijd?", "In jaren")
+    assert q["translations"] == {"en": {"text": "Age?", "help": "In years"}}
+    assert data["title"] == "Talen" and data["translations"] == {"en": {"title": "Languages"}}
+    with app.app_context():
+        survey = build_survey(db.session, data)  # and the importer accepts all of it
+        assert survey.languages == ["nl", "en"]
+
+
+def test_a_language_peiling_cannot_offer_is_reported_with_its_column() -> None:
+    header = ["type", "name", "label::Nederlands (nl)", "label::Français (fr)"]
+    with pytest.raises(DefinitionError) as error:
+        read_xlsform(workbook([["text", "naam", "Naam?", "Nom?"]], header=header))
+    assert error.value.problems == [
+        "blad 'survey', kolom D: taal 'français (fr)' kan Peiling niet aanbieden (wel: nl, en)"
+    ]
+
+
+def test_translated_form_exports_with_a_column_per_language(app, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    with app.app_context():
+        content = write_xlsform(export_definition(db.session.get(Survey, demo_survey.id)))
+    book = load_workbook(io.BytesIO(content))
+    header = [c.value for c in book["survey"][1]]
+    assert header[2:6] == [
+        "label::Nederlands (nl)",
+        "label::English (en)",
+        "hint::Nederlands (nl)",
+        "hint::English (en)",
+    ]
+    rows = {r[1]: r for r in book["survey"].iter_rows(min_row=2, values_only=True)}
+    assert rows["leeftijd"][2:4] == ("Hoe oud ben je?", "How old are you?")
 
 
 @pytest.mark.parametrize(
@@ -241,7 +303,7 @@ def test_exported_xlsform_reads_back_to_the_same_questionnaire(app, demo_survey)
         db.session.flush()
         again = export_definition(rebuilt)
         db.session.rollback()
-    for key in ("slug", "title", "introduction", "privacy_statement", "age_min", "age_max", "kind"):
+    for key in ("slug", "age_min", "age_max", "kind"):
         again.pop(key), original.pop(key)
     assert again == original
 
