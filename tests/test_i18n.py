@@ -106,3 +106,21 @@ def test_language_switch_never_leaves_the_site(client, target: str) -> None:  # 
 def test_unknown_language_sets_nothing(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/taal/xx?terug=/login")
     assert response.status_code == 303 and "Set-Cookie" not in response.headers
+
+
+def test_import_problems_follow_the_interface_language(app) -> None:  # type: ignore[no-untyped-def]
+    from peiling.extensions import db
+    from peiling.surveys.importer import DefinitionError, build_survey
+
+    bad = {"slug": "x", "title": "", "region": "drenthe", "pages": []}
+    found = {}
+    for lang in ("nl", "en"):
+        headers = {"Accept-Language": lang}
+        with app.test_request_context("/", headers=headers), pytest.raises(DefinitionError) as e:
+            build_survey(db.session, bad)
+        found[lang] = e.value.problems
+    assert "vragenlijst: veld 'title' ontbreekt of is leeg" in found["nl"]
+    assert "questionnaire: field 'title' is missing or empty" in found["en"]
+    with app.app_context(), pytest.raises(DefinitionError) as e:  # the command line: Dutch
+        build_survey(db.session, bad)
+    assert e.value.problems == found["nl"]

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("designer", __name__)
 
-from peiling.designer import editor, share, views  # noqa: E402,F401  (register the routes)
+from peiling.designer import editor, share, translate, views  # noqa: E402,F401  (the routes)

@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from peiling import i18n
 from peiling.auth.access import roles_required
 from peiling.auth.services import record
 from peiling.designer import bp, edits, services
 from peiling.designer.views import DESIGNERS, survey_or_404
 from peiling.extensions import db
+from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
@@ -24,6 +26,7 @@ from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.importer import DefinitionError
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
+from peiling.surveys.translation import SOURCE
 from peiling.surveys.views import HONEYPOT, extract_raw
 from peiling.web import posted_fields
 
@@ -97,6 +100,7 @@ def editor(slug: str) -> ResponseReturnValue:
         types=QUESTION_TYPES,
         responses=services.response_count(db.session, survey),
         as_local=as_local,
+        translatable=[(c, n) for c, n in RESPONDENT_LANGUAGES.items() if c != SOURCE],
     )
 
 
@@ -212,8 +216,12 @@ def question_action(slug: str, code: str, action: str) -> ResponseReturnValue:
 def preview(slug: str) -> ResponseReturnValue:
     """The questionnaire exactly as a respondent sees it, page by page; nothing is stored."""
     survey = survey_or_404(slug)
-    defn = compile_survey(db.session, survey)  # the current version, never the cache
     fields = posted_fields() if request.method == "POST" else {}
+    # Any language the questionnaire can be translated into, offered yet or not.
+    lang = (fields.get("taal") or [request.args.get("taal", SOURCE)])[0]
+    lang = lang if lang in RESPONDENT_LANGUAGES else SOURCE
+    i18n.use(lang)
+    defn = compile_survey(db.session, survey, lang)  # the current version, never the cache
     raw = extract_raw(defn, fields)
     problems = None
     if request.method == "GET":

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -83,7 +84,8 @@ QUESTION_KEYS |= {key for keys in SETTINGS.values() for key in keys}
 
 
 class DefinitionError(ValueError):
-    """The definition is invalid; `problems` lists every error found, in Dutch."""
+    """The definition is invalid; `problems` lists every error found, each as "where: what",
+    in the interface language (Dutch without a request, as from the command line)."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
@@ -104,13 +106,15 @@ class _Checker:
     ) -> str:
         value = data.get(key, "" if not required else None)
         if value is None or (required and isinstance(value, str) and not value.strip()):
-            self.fail(where, f"veld '{key}' ontbreekt of is leeg")
+            self.fail(where, _("veld '%(key)s' ontbreekt of is leeg", key=key))
             return ""
         if not isinstance(value, str):
-            self.fail(where, f"veld '{key}' moet tekst zijn")
+            self.fail(where, _("veld '%(key)s' moet tekst zijn", key=key))
             return ""
         if len(value) > limit:
-            self.fail(where, f"veld '{key}' is langer dan {limit} tekens")
+            self.fail(
+                where, _("veld '%(key)s' is langer dan %(limit)d tekens", key=key, limit=limit)
+            )
         return value.strip()
 
     def number(self, data: dict[str, Any], key: str, where: str) -> float | None:
@@ -118,7 +122,7 @@ class _Checker:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(where, f"veld '{key}' moet een getal zijn")
+            self.fail(where, _("veld '%(key)s' moet een getal zijn", key=key))
             return None
         return value
 
@@ -130,7 +134,14 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        checker.fail("vragenlijst", f"veld '{key}' is geen datum en tijd (ISO 8601): {value!r}")
+        checker.fail(
+            _("vragenlijst"),
+            _(
+                "veld '%(key)s' is geen datum en tijd (ISO 8601): %(value)s",
+                key=key,
+                value=repr(value),
+            ),
+        )
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -140,7 +151,15 @@ def _enum_value(checker: _Checker, enum: type, value: Any, where: str, key: str)
         return enum(value)
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
-        checker.fail(where, f"veld '{key}' heeft onbekende waarde {value!r} (kies uit {allowed})")
+        checker.fail(
+            where,
+            _(
+                "veld '%(key)s' heeft onbekende waarde %(value)s (kies uit %(allowed)s)",
+                key=key,
+                value=repr(value),
+                allowed=allowed,
+            ),
+        )
         return None
 
 
@@ -151,47 +170,44 @@ def build_survey(session: Session, data: Any) -> Survey:
     """
     checker = _Checker()
     if not isinstance(data, dict):
-        raise DefinitionError(["het bestand moet een JSON-object bevatten"])
+        raise DefinitionError([_("het bestand moet een JSON-object bevatten")])
+    where = _("vragenlijst")
     for key in sorted(set(data) - SURVEY_KEYS):
-        checker.fail("vragenlijst", f"onbekend veld '{key}'")
-    slug = checker.text(data, "slug", "vragenlijst", limit=80)
+        checker.fail(where, _("onbekend veld '%(key)s'", key=key))
+    slug = checker.text(data, "slug", where, limit=80)
     if slug and not SLUG_RE.match(slug):
-        checker.fail("vragenlijst", "veld 'slug' mag alleen kleine letters, cijfers en - bevatten")
+        checker.fail(where, _("veld 'slug' mag alleen kleine letters, cijfers en - bevatten"))
     elif slug and session.scalar(select(Survey.id).where(Survey.slug == slug)):
-        checker.fail("vragenlijst", f"er bestaat al een vragenlijst met slug '{slug}'")
+        checker.fail(where, _("er bestaat al een vragenlijst met slug '%(slug)s'", slug=slug))
     region_code = data.get("region")
     if not isinstance(region_code, str) or session.get(Region, region_code) is None:
         regions = ", ".join(session.scalars(select(Region.code)))
-        checker.fail("vragenlijst", f"veld 'region' moet een van deze zijn: {regions}")
+        checker.fail(where, _("veld 'region' moet een van deze zijn: %(regions)s", regions=regions))
     else:
         in_region = select(Municipality.code).where(Municipality.region_code == region_code)
         checker.municipalities = set(session.scalars(in_region))
     checker.languages = translation.check_languages(checker, data.get("languages"))
-    age_min = checker.number(data, "age_min", "vragenlijst")
-    age_max = checker.number(data, "age_max", "vragenlijst")
+    age_min = checker.number(data, "age_min", where)
+    age_max = checker.number(data, "age_max", where)
     age_min = 12 if age_min is None else int(age_min)
     age_max = 25 if age_max is None else int(age_max)
     if not 0 <= age_min <= age_max <= 120:
-        checker.fail("vragenlijst", "leeftijdsgrenzen kloppen niet (age_min <= age_max)")
+        checker.fail(where, _("leeftijdsgrenzen kloppen niet (age_min <= age_max)"))
     survey = Survey(
         slug=slug,
-        title=checker.text(data, "title", "vragenlijst", limit=200),
-        introduction=checker.text(data, "introduction", "vragenlijst", required=False),
-        kind=_enum_value(
-            checker, SurveyKind, data.get("kind", "flash_poll"), "vragenlijst", "kind"
-        ),
-        status=_enum_value(
-            checker, SurveyStatus, data.get("status", "draft"), "vragenlijst", "status"
-        ),
+        title=checker.text(data, "title", where, limit=200),
+        introduction=checker.text(data, "introduction", where, required=False),
+        kind=_enum_value(checker, SurveyKind, data.get("kind", "flash_poll"), where, "kind"),
+        status=_enum_value(checker, SurveyStatus, data.get("status", "draft"), where, "status"),
         opens_at=_moment(checker, data, "opens_at"),
         closes_at=_moment(checker, data, "closes_at"),
         age_min=age_min,
         age_max=age_max,
         region_code=region_code,
-        privacy_statement=checker.text(data, "privacy_statement", "vragenlijst", required=False),
+        privacy_statement=checker.text(data, "privacy_statement", where, required=False),
         allow_multiple_responses=bool(data.get("allow_multiple_responses", False)),
         languages=checker.languages if len(checker.languages) > 1 else None,
-        translations=_translations(checker, data, "survey", "vragenlijst"),
+        translations=_translations(checker, data, "survey", where),
     )
     _build_pages(checker, data.get("pages"), survey)
     if checker.problems:
@@ -202,13 +218,15 @@ def build_survey(session: Session, data: Any) -> Survey:
 def _translations(
     checker: _Checker, raw: dict[str, Any], kind: str, where: str
 ) -> translation.Translations | None:
-    found = translation.check(checker, raw.get("translations"), kind, where, checker.languages)
+    found = translation.check(checker, raw.get("translations"), kind, where)
     return found or None
 
 
 def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
     if not isinstance(pages, list) or not pages:
-        checker.fail("vragenlijst", "veld 'pages' moet een lijst met minstens één pagina zijn")
+        checker.fail(
+            _("vragenlijst"), _("veld 'pages' moet een lijst met minstens één pagina zijn")
+        )
         return
     seen: dict[str, Question] = {}
     position = 0
@@ -225,12 +243,12 @@ def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
 def _build_page(
     checker: _Checker, raw: Any, page_no: int, seen: dict[str, Question], survey: Survey
 ) -> Page | None:
-    where = f"pagina {page_no}"
+    where = _("pagina %(num)d", num=page_no)
     if not isinstance(raw, dict):
-        checker.fail(where, "moet een object zijn met 'questions'")
+        checker.fail(where, _("moet een object zijn met 'questions'"))
         return None
     for key in sorted(set(raw) - {"title", "questions", "show_if", "translations"}):
-        checker.fail(where, f"onbekend veld '{key}'")
+        checker.fail(where, _("onbekend veld '%(key)s'", key=key))
     page = Page(
         position=page_no - 1,
         title=checker.text(raw, "title", where, required=False),
@@ -240,10 +258,11 @@ def _build_page(
     page.show_if = _condition(checker, raw.get("show_if"), where, seen)
     questions = raw.get("questions")
     if not isinstance(questions, list) or not questions:
-        checker.fail(where, "veld 'questions' moet een lijst met minstens één vraag zijn")
+        checker.fail(where, _("veld 'questions' moet een lijst met minstens één vraag zijn"))
         return page
     for q_no, raw_q in enumerate(questions, start=1):
-        question = _build_question(checker, raw_q, f"{where}, vraag {q_no}", seen)
+        at = _("pagina %(page)d, vraag %(num)d", page=page_no, num=q_no)
+        question = _build_question(checker, raw_q, at, seen)
         if question is not None:
             page.questions.append(question)
     return page
@@ -253,22 +272,24 @@ def _build_question(
     checker: _Checker, raw: Any, where: str, seen: dict[str, Question]
 ) -> Question | None:
     if not isinstance(raw, dict):
-        checker.fail(where, "moet een object zijn")
+        checker.fail(where, _("moet een object zijn"))
         return None
     code = raw.get("code")
     if not isinstance(code, str) or not CODE_RE.match(code):
         checker.fail(
             where,
-            "veld 'code' moet beginnen met een kleine letter en mag alleen "
-            "kleine letters, cijfers en _ bevatten",
+            _(
+                "veld 'code' moet beginnen met een kleine letter en mag alleen "
+                "kleine letters, cijfers en _ bevatten"
+            ),
         )
         code = None
     else:
-        where = f"vraag '{code}'"
+        where = _("vraag '%(code)s'", code=code)
         if code in seen:
-            checker.fail(where, "deze code komt twee keer voor")
+            checker.fail(where, _("deze code komt twee keer voor"))
     for key in sorted(set(raw) - QUESTION_KEYS):
-        checker.fail(where, f"onbekend veld '{key}'")
+        checker.fail(where, _("onbekend veld '%(key)s'", key=key))
     qtype = _enum_value(checker, QuestionType, raw.get("type"), where, "type")
     question = Question(
         code=code or "",
@@ -295,7 +316,9 @@ def _settings(
     settings: dict[str, Any] = {}
     for key in sorted(set(raw) & {k for keys in SETTINGS.values() for k in keys}):
         if key not in allowed:
-            checker.fail(where, f"veld '{key}' past niet bij type '{qtype.value}'")
+            checker.fail(
+                where, _("veld '%(key)s' past niet bij type '%(type)s'", key=key, type=qtype.value)
+            )
         elif key == "decimal":
             settings[key] = bool(raw[key])
         else:
@@ -303,12 +326,12 @@ def _settings(
             if value is not None:
                 settings[key] = value
     if "min" in settings and "max" in settings and settings["min"] > settings["max"]:
-        checker.fail(where, "'min' is groter dan 'max'")
+        checker.fail(where, _("'min' is groter dan 'max'"))
     for key in ("max_choices", "max_length"):
         if key in settings and (settings[key] < 1 or settings[key] != int(settings[key])):
-            checker.fail(where, f"'{key}' moet een heel getal van minstens 1 zijn")
+            checker.fail(where, _("'%(key)s' moet een heel getal van minstens 1 zijn", key=key))
     if settings.get("max_length", 0) > 10_000:
-        checker.fail(where, "'max_length' mag hoogstens 10000 zijn")
+        checker.fail(where, _("'max_length' mag hoogstens 10000 zijn"))
     return settings
 
 
@@ -325,10 +348,10 @@ def _options(
         pairs = []
     translated: dict[str, translation.Translations | None] = {}
     if given is not None and qtype not in MAY_HAVE_OPTIONS:
-        checker.fail(where, f"type '{qtype.value}' heeft geen eigen antwoordopties")
+        checker.fail(where, _("type '%(type)s' heeft geen eigen antwoordopties", type=qtype.value))
     if qtype in MAY_HAVE_OPTIONS:
         if qtype in NEEDS_OPTIONS and (not isinstance(given, list) or len(given) < 2):
-            checker.fail(where, "veld 'options' moet minstens twee antwoordopties bevatten")
+            checker.fail(where, _("veld 'options' moet minstens twee antwoordopties bevatten"))
             given = []
         for n, opt in enumerate(given or [], start=1):
             if (
@@ -339,22 +362,24 @@ def _options(
             ):
                 checker.fail(
                     where,
-                    f"antwoordoptie {n} moet een 'code' (kleine letters, "
-                    "cijfers, _) en een 'label' hebben",
+                    _(
+                        "antwoordoptie %(num)d moet een 'code' (kleine letters, "
+                        "cijfers, _) en een 'label' hebben",
+                        num=n,
+                    ),
                 )
                 continue
             pairs.append((opt["code"], str(opt["label"]).strip()))
-            translated[opt["code"]] = _translations(
-                checker, opt, "option", f"{where}, antwoordoptie '{opt['code']}'"
-            )
+            at = _("%(where)s, antwoordoptie '%(code)s'", where=where, code=opt["code"])
+            translated[opt["code"]] = _translations(checker, opt, "option", at)
     if raw.get("other"):
         if qtype not in NEEDS_OPTIONS:
-            checker.fail(where, "'other' (anders, namelijk) kan alleen bij een keuzevraag")
+            checker.fail(where, _("'other' (anders, namelijk) kan alleen bij een keuzevraag"))
         else:
             pairs.append(("anders", OTHER_LABEL))
-    codes = [c for c, _ in pairs]
+    codes = [c for c, _label in pairs]
     for dup in sorted({c for c in codes if codes.count(c) > 1}):
-        checker.fail(where, f"antwoordoptie '{dup}' komt twee keer voor")
+        checker.fail(where, _("antwoordoptie '%(code)s' komt twee keer voor", code=dup))
     return [
         Option(
             position=i,
@@ -373,30 +398,39 @@ def _condition(
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"question", "op", "value", "values"}:
-        checker.fail(where, "'show_if' moet 'question', 'op' en 'value' of 'values' hebben")
+        checker.fail(where, _("'show_if' moet 'question', 'op' en 'value' of 'values' hebben"))
         return None
     source = seen.get(raw.get("question"))  # type: ignore[arg-type]
     if source is None:
         checker.fail(
             where,
-            f"'show_if' verwijst naar vraag {raw.get('question')!r}, die niet "
-            "eerder in de vragenlijst staat",
+            _(
+                "'show_if' verwijst naar vraag %(code)s, die niet eerder in de vragenlijst staat",
+                code=repr(raw.get("question")),
+            ),
         )
         return None
     op = raw.get("op")
     if op not in OPERATORS:
-        checker.fail(where, f"'show_if' heeft onbekende 'op' {op!r} (kies uit equals, in, not)")
+        checker.fail(
+            where,
+            _("'show_if' heeft onbekende 'op' %(op)s (kies uit equals, in, not)", op=repr(op)),
+        )
         return None
     values = raw.get("values", [raw["value"]] if "value" in raw else None)
     if not isinstance(values, list) or not values or (op == "equals" and len(values) != 1):
-        checker.fail(where, "'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')")
+        checker.fail(where, _("'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')"))
         return None
     values = [str(v).strip() for v in values]
     if source.type is QuestionType.AGE:
         # Ages compare as whole numbers, however they were typed ("16", " 16", "016").
         if not all(v.isdigit() and int(v) <= 120 for v in values):
             checker.fail(
-                where, f"'show_if': vraag '{source.code}' is een leeftijd: gebruik hele getallen"
+                where,
+                _(
+                    "'show_if': vraag '%(code)s' is een leeftijd: gebruik hele getallen",
+                    code=source.code,
+                ),
             )
             return None
         return {"question": source.code, "op": op, "values": [str(int(v)) for v in values]}
@@ -407,11 +441,22 @@ def _condition(
     else:
         checker.fail(
             where,
-            f"'show_if' kan niet kijken naar vraag '{source.code}' van type "
-            f"'{source.type.value}' (wel naar keuzevragen, leeftijd en gemeente)",
+            _(
+                "'show_if' kan niet kijken naar vraag '%(code)s' van type '%(type)s' "
+                "(wel naar keuzevragen, leeftijd en gemeente)",
+                code=source.code,
+                type=source.type.value,
+            ),
         )
         return None
     for value in values:
         if value not in allowed:
-            checker.fail(where, f"'show_if': vraag '{source.code}' heeft geen antwoord {value!r}")
+            checker.fail(
+                where,
+                _(
+                    "'show_if': vraag '%(code)s' heeft geen antwoord %(value)s",
+                    code=source.code,
+                    value=repr(value),
+                ),
+            )
     return {"question": source.code, "op": op, "values": values}

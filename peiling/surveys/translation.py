@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+
 from peiling.i18n import RESPONDENT_LANGUAGES
 
 SOURCE = "nl"
@@ -35,51 +37,79 @@ def check_languages(checker: Reporter, raw: Any) -> list[str]:
     if raw is None:
         return [SOURCE]
     if not isinstance(raw, list) or not all(isinstance(code, str) for code in raw):
-        checker.fail("vragenlijst", "veld 'languages' moet een lijst met taalcodes zijn")
+        checker.fail(_("vragenlijst"), _("veld 'languages' moet een lijst met taalcodes zijn"))
         return [SOURCE]
     languages = [SOURCE]
     for code in raw:
         if code not in RESPONDENT_LANGUAGES:
             offered = ", ".join(RESPONDENT_LANGUAGES)
             checker.fail(
-                "vragenlijst", f"taal {code!r} wordt niet ondersteund (kies uit {offered})"
+                _("vragenlijst"),
+                _(
+                    "taal %(code)s wordt niet ondersteund (kies uit %(offered)s)",
+                    code=repr(code),
+                    offered=offered,
+                ),
             )
         elif code not in languages:
             languages.append(code)
     return languages
 
 
-def check(checker: Reporter, raw: Any, kind: str, where: str, languages: list[str]) -> Translations:
+def check(checker: Reporter, raw: Any, kind: str, where: str) -> Translations:
     """Validate the `translations` of one survey, page, question or option."""
     if raw is None:
         return {}
     fields = FIELDS[kind]
     if not isinstance(raw, dict):
-        checker.fail(where, "veld 'translations' moet per taal de vertaalde teksten geven")
+        checker.fail(where, _("veld 'translations' moet per taal de vertaalde teksten geven"))
         return {}
     result: Translations = {}
     for lang, texts in raw.items():
-        if lang == SOURCE or lang not in languages:
+        # A language may be translated before it is offered (`languages`): researchers
+        # translate first and switch it on when the translation is complete.
+        if lang == SOURCE or lang not in RESPONDENT_LANGUAGES:
             checker.fail(
                 where,
-                f"'translations' noemt taal {lang!r}, die niet in 'languages' van de vragenlijst "
-                "staat (de Nederlandse tekst staat in de velden zelf)",
+                _(
+                    "'translations' noemt taal %(lang)s; vertalen kan naar %(offered)s (de "
+                    "Nederlandse tekst staat in de velden zelf)",
+                    lang=repr(lang),
+                    offered=", ".join(c for c in RESPONDENT_LANGUAGES if c != SOURCE),
+                ),
             )
             continue
         if not isinstance(texts, dict):
-            checker.fail(where, f"'translations' voor {lang!r} moet een object met teksten zijn")
+            checker.fail(
+                where,
+                _("'translations' voor %(lang)s moet een object met teksten zijn", lang=repr(lang)),
+            )
             continue
         kept: dict[str, str] = {}
         for key, value in texts.items():
+            named = {"lang": repr(lang), "key": repr(key)}
             if key not in fields:
                 allowed = ", ".join(fields)
-                checker.fail(where, f"'translations' {lang!r}: onbekend veld {key!r} ({allowed})")
+                checker.fail(
+                    where,
+                    _(
+                        "'translations' %(lang)s: onbekend veld %(key)s (%(allowed)s)",
+                        allowed=allowed,
+                        **named,
+                    ),
+                )
             elif not isinstance(value, str):
-                checker.fail(where, f"'translations' {lang!r}: veld {key!r} moet tekst zijn")
+                checker.fail(
+                    where, _("'translations' %(lang)s: veld %(key)s moet tekst zijn", **named)
+                )
             elif len(value) > fields[key]:
                 checker.fail(
                     where,
-                    f"'translations' {lang!r}: veld {key!r} is langer dan {fields[key]} tekens",
+                    _(
+                        "'translations' %(lang)s: veld %(key)s is langer dan %(limit)d tekens",
+                        limit=fields[key],
+                        **named,
+                    ),
                 )
             elif value.strip():
                 kept[key] = value.strip()

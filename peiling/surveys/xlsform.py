@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -67,7 +68,17 @@ class Sheet:
                 yield number, record
 
     def where(self, row: int, column: str) -> str:
-        return f"blad '{self.name}', rij {row}, kolom {self.letters.get(column, column)}"
+        return _(
+            "blad '%(sheet)s', rij %(row)d, kolom %(column)s",
+            sheet=self.name,
+            row=row,
+            column=self.letters.get(column, column),
+        )
+
+
+def _at(where: str, message: str) -> str:
+    """A problem as the importer reports it: where, then what."""
+    return f"{where}: {message}"
 
 
 def _letter(index: int) -> str:
@@ -81,26 +92,32 @@ def _letter(index: int) -> str:
 
 def _open(content: bytes) -> dict[str, Sheet]:
     if not content:
-        raise DefinitionError(["het bestand is leeg"])
+        raise DefinitionError([_("het bestand is leeg")])
     if len(content) > MAX_UPLOAD:
-        raise DefinitionError([f"het bestand is groter dan {MAX_UPLOAD // (1024 * 1024)} MB"])
+        megabytes = MAX_UPLOAD // (1024 * 1024)
+        raise DefinitionError([_("het bestand is groter dan %(mb)d MB", mb=megabytes)])
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > MAX_UNPACKED:
-            raise DefinitionError(["het bestand wordt uitgepakt te groot; is het wel een XLSForm?"])
+            raise DefinitionError(
+                [_("het bestand wordt uitgepakt te groot; is het wel een XLSForm?")]
+            )
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         if isinstance(exc, DefinitionError):
             raise
-        raise DefinitionError(["dit is geen geldig Excel-bestand (.xlsx)"]) from exc
+        raise DefinitionError([_("dit is geen geldig Excel-bestand (.xlsx)")]) from exc
     sheets = {}
     for ws in book.worksheets:
         rows = []
         for row in ws.iter_rows(values_only=True):
             rows.append(row)
             if len(rows) > MAX_ROWS:
-                raise DefinitionError([f"blad '{ws.title}' heeft meer dan {MAX_ROWS} rijen"])
+                limit = _(
+                    "blad '%(sheet)s' heeft meer dan %(rows)d rijen", sheet=ws.title, rows=MAX_ROWS
+                )
+                raise DefinitionError([limit])
         sheets[ws.title.strip().lower()] = Sheet(ws.title, rows)
     book.close()
     return sheets
@@ -120,10 +137,17 @@ class Texts:
             lang = _language(match.group(2))
             if lang is not None and lang not in RESPONDENT_LANGUAGES:
                 offered = ", ".join(RESPONDENT_LANGUAGES)
-                problems.append(
-                    f"blad '{sheet.name}', kolom {sheet.letters[column]}: taal "
-                    f"'{match.group(2)}' kan Peiling niet aanbieden (wel: {offered})"
+                where = _(
+                    "blad '%(sheet)s', kolom %(column)s",
+                    sheet=sheet.name,
+                    column=sheet.letters[column],
                 )
+                message = _(
+                    "taal '%(language)s' kan Peiling niet aanbieden (wel: %(offered)s)",
+                    language=match.group(2),
+                    offered=offered,
+                )
+                problems.append(_at(where, message))
                 continue
             self.columns.setdefault(match.group(1), {})[lang] = column
 
@@ -166,10 +190,10 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
     sheets = _open(content)
     problems: list[str] = []
     if "survey" not in sheets:
-        raise DefinitionError(["het blad 'survey' ontbreekt"])
+        raise DefinitionError([_("het blad 'survey' ontbreekt")])
     survey_sheet = sheets["survey"]
     settings_sheet = sheets.get("settings")
-    settings = next((r for _, r in settings_sheet.records()), {}) if settings_sheet else {}
+    settings = next((r for _row, r in settings_sheet.records()), {}) if settings_sheet else {}
     languages: set[str] = set()
     choices = _read_choices(sheets.get("choices"), problems, languages)
     texts = Texts(survey_sheet, problems)
@@ -182,7 +206,7 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
         where = survey_sheet.where(row, "type")
         words = kind.split()
         if not words:
-            problems.append(f"{where}: type ontbreekt")
+            problems.append(_at(where, _("type ontbreekt")))
             continue
         if words[0] in ("begin_group", "begin"):
             current = {"title": texts.dutch(record, "label"), "questions": []}
@@ -254,7 +278,7 @@ def _read_choices(
     for row, record in sheet.records():
         list_name, name = record.get("list_name", ""), record.get("name", "")
         if not list_name or not name:
-            problems.append(f"{sheet.where(row, 'list_name')}: list_name en name zijn nodig")
+            problems.append(_at(sheet.where(row, "list_name"), _("list_name en name zijn nodig")))
             continue
         option: dict[str, Any] = {"code": name, "label": texts.dutch(record, "label") or name}
         _translated(option, texts.translations(record, {"label": "label"}), languages)
@@ -290,17 +314,18 @@ def _question(
     if record.get("relevant"):
         condition = _relevant(record["relevant"], known)
         if condition is None:
-            problems.append(
-                f"{sheet.where(row, 'relevant')}: de voorwaarde '{record['relevant']}' kan "
-                "Peiling niet overnemen (wel: ${vraag} = 'x', selected(${vraag}, 'x'), or, not)"
+            message = _(
+                "de voorwaarde '%(condition)s' kan Peiling niet overnemen "
+                "(wel: ${vraag} = 'x', selected(${vraag}, 'x'), or, not)",
+                condition=record["relevant"],
             )
+            problems.append(_at(sheet.where(row, "relevant"), message))
         else:
             question["show_if"] = condition
     for column in UNSUPPORTED_COLUMNS:
         if record.get(column):
-            problems.append(
-                f"{sheet.where(row, column)}: kolom '{column}' kan Peiling niet overnemen"
-            )
+            message = _("kolom '%(column)s' kan Peiling niet overnemen", column=column)
+            problems.append(_at(sheet.where(row, column), message))
     return question
 
 
@@ -323,7 +348,7 @@ def _type_of(
     listed = words[1] if len(words) > 1 else ""
     if kind in ("select_one", "select_multiple") or kind == "peiling_volunteer" and listed:
         if listed not in choices:
-            return f"{where}: keuzelijst '{listed}' staat niet op blad 'choices'"
+            return _at(where, _("keuzelijst '%(list)s' staat niet op blad 'choices'", list=listed))
         question["options"] = [dict(option) for option in choices[listed]]
     if kind in ("select_one", "select_multiple"):
         question["type"] = "single_choice" if kind == "select_one" else "multiple_choice"
@@ -340,10 +365,12 @@ def _type_of(
     elif kind.startswith("peiling_") and kind[8:] in OWN_TYPES:
         question["type"] = kind[8:]
     else:
-        return (
-            f"{where}: type '{kind}' kan Peiling niet overnemen (wel: select_one, "
-            "select_multiple, integer, decimal, range, text, begin_group en end_group)"
+        message = _(
+            "type '%(type)s' kan Peiling niet overnemen (wel: select_one, select_multiple, "
+            "integer, decimal, range, text, begin_group en end_group)",
+            type=kind,
         )
+        return _at(where, message)
     return None
 
 
@@ -354,7 +381,8 @@ def _range(sheet: Sheet, row: int, record: dict[str, str], q: dict[str, Any]) ->
             try:
                 q[target] = float(params[source])
             except ValueError:
-                return f"{sheet.where(row, 'parameters')}: '{source}' is geen getal"
+                message = _("'%(parameter)s' is geen getal", parameter=source)
+                return _at(sheet.where(row, "parameters"), message)
     return None
 
 
@@ -374,10 +402,12 @@ def _constraint(sheet: Sheet, row: int, text: str, q: dict[str, Any], problems: 
         elif length and q.get("type") in ("short_text", "long_text"):
             q["max_length"] = int(length.group(1))
         else:
-            problems.append(
-                f"{sheet.where(row, 'constraint')}: '{part}' kan Peiling niet overnemen (wel: "
-                "grenzen van een getal, count-selected(.) <= n, string-length(.) <= n)"
+            message = _(
+                "'%(part)s' kan Peiling niet overnemen (wel: grenzen van een getal, "
+                "count-selected(.) <= n, string-length(.) <= n)",
+                part=part,
             )
+            problems.append(_at(sheet.where(row, "constraint"), message))
 
 
 def _relevant(text: str, known: dict[str, str]) -> dict[str, Any] | None:

@@ -230,7 +230,7 @@ def _definition(**changes):  # type: ignore[no-untyped-def]
     [
         ({"languages": ["nl", "tlh"]}, "taal 'tlh' wordt niet ondersteund"),
         ({"languages": "en"}, "veld 'languages' moet een lijst met taalcodes zijn"),
-        ({"languages": ["nl"]}, "'translations' noemt taal 'en', die niet in 'languages'"),
+        ({"translations": {"fr": {"title": "x"}}}, "'translations' noemt taal 'fr'; vertalen"),
         ({"translations": {"nl": {"title": "x"}}}, "'translations' noemt taal 'nl'"),
         ({"translations": {"en": {"titel": "x"}}}, "onbekend veld 'titel'"),
         ({"translations": {"en": {"title": 5}}}, "veld 'title' moet tekst zijn"),
@@ -252,6 +252,17 @@ def test_bad_option_translation_names_the_option(app) -> None:  # type: ignore[n
     assert any(
         "antwoordoptie 'ruim'" in p and "onbekend veld 'text'" in p for p in error.value.problems
     )
+
+
+def test_translated_but_not_offered_stays_dutch(app, make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    data = _definition(languages=["nl"])
+    data.pop("slug")
+    survey = make_survey(**data)
+    html = respondent(survey.slug).open("?taal=en", **ENGLISH).get_data(as_text=True)
+    assert html_lang(html) == "nl" and "Hoe oud ben je?" in html
+    with app.app_context():
+        kept = export_definition(db.session.get(Survey, survey.id))
+    assert "languages" not in kept and kept["translations"]["en"]["title"].startswith("Youth")
 
 
 def test_translations_survive_export_and_import(app) -> None:  # type: ignore[no-untyped-def]
