@@ -35,7 +35,9 @@ _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def submission_fields(csrf_token: str, token: str | None = None) -> list[tuple[str, str]]:
     """All fields of a complete submission; without `token` when the caller adds it."""
-    fields = [("csrf_token", csrf_token), ("pagina", "2"), ("actie", "verder"), *ANSWERS]
+    # `taal` as the form's hidden field sends it: the respondent's language.
+    fields = [("csrf_token", csrf_token), ("pagina", "2"), ("taal", "nl"), ("actie", "verder")]
+    fields += ANSWERS
     if token is not None:
         fields.append(("token", token))
     return fields

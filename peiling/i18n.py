@@ -51,6 +51,8 @@ def preferred(offered: Sequence[str]) -> str:
     asked = request.args.get("taal")
     if asked in offered:
         return asked  # type: ignore[return-value]
+    if len(offered) > 1:
+        g.peiling_negotiated = True  # the page depends on the cookie and Accept-Language
     chosen = request.cookies.get(COOKIE)
     if chosen in offered:
         return chosen  # type: ignore[return-value]
@@ -120,6 +122,14 @@ def switch(code: str) -> Response:
     return response
 
 
+def _vary(response: Response) -> Response:
+    """Tell caches that a page whose language was negotiated differs per browser."""
+    if g.get("peiling_negotiated"):
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
@@ -127,6 +137,7 @@ def init_app(app: Flask) -> None:
     # {% trans %} blocks collapse their whitespace, as pybabel extracts them (babel.cfg).
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.add_url_rule("/taal/<code>", "language", switch)
+    app.after_request(_vary)
 
     @app.context_processor
     def language_context() -> dict[str, Any]:

@@ -80,6 +80,9 @@ def test_staff_pages_follow_the_browser(client) -> None:  # type: ignore[no-unty
     english = client.get("/login", headers={"Accept-Language": "en-US,en"}).get_data(as_text=True)
     assert '<html lang="nl"' in dutch and '<html lang="en"' in english
     assert "Wachtwoord" in dutch and "Password" in english and "Wachtwoord" not in english
+    # A cache must not hand one browser's language to another.
+    vary = client.get("/login").headers["Vary"]
+    assert "Accept-Language" in vary and "Cookie" in vary
 
 
 def test_language_switch_remembers_the_choice(client) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,9 @@ def stored(app):  # type: ignore[no-untyped-def]
 
 
 def test_browser_preference_picks_the_translation(demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
-    html = respondent(demo_survey.slug).open(**ENGLISH).get_data(as_text=True)
+    page = respondent(demo_survey.slug).open(**ENGLISH)
+    assert {"Accept-Language", "Cookie"} <= set(page.headers["Vary"].split(", "))
+    html = page.get_data(as_text=True)
     assert html_lang(html) == "en"
     assert "Youth poll Drenthe: what do you want to do this summer?" in html
     assert "How old are you?" in html and "Hoe oud ben je?" not in html
