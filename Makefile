@@ -58,6 +58,7 @@ wrk:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-## translations: extract interface texts, update the nl/en catalogues and compile them
+## translations: extract interface texts, update the nl/en/uk/ar catalogues and compile them
+# (PARTS: JSON translations; *.uk.json and *.ar.json for Ukrainian and Arabic, others English)
 translations: $(VENV)/.installed-test
 	$(BIN)/python scripts/translations.py $(PARTS)

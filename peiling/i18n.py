@@ -2,7 +2,8 @@
 
 Interface texts are written in Dutch in the code and templates (Dutch is the source
 language, so the msgids are Dutch); `translations/en` holds the English catalogue and
-`translations/nl` the Dutch one, which a translator may use to reword without touching code.
+`translations/nl` the Dutch one, which a translator may use to reword without touching code;
+`translations/uk` and `translations/ar` hold only what respondents see (RESPONDENT_LANGUAGES).
 Questionnaires carry their own translations (surveys.translation); a questionnaire may only
 offer a language that the interface also speaks, so that every text on a respondent's page,
 question or button, is in the language the page declares with `lang`.
@@ -24,9 +25,15 @@ from werkzeug.wrappers import Response
 DEFAULT = "nl"
 # Languages with a complete interface catalogue, in the order a switch lists them.
 LANGUAGES: dict[str, str] = {"nl": "Nederlands", "en": "English"}
-# Languages a questionnaire may be answered in: the public form's texts (buttons, errors,
-# the thank-you page) must be in the catalogue for each of them.
-RESPONDENT_LANGUAGES: dict[str, str] = dict(LANGUAGES)
+# Languages a questionnaire may be answered in, each named in itself: the public form's
+# texts (buttons, errors, the thank-you page: scripts/translations.py RESPONDENT_SOURCES)
+# must be in the catalogue for each of them. Staff never see uk or ar, so only those texts
+# are translated there.
+RESPONDENT_LANGUAGES: dict[str, str] = {
+    **LANGUAGES,
+    "uk": "Українська",
+    "ar": "العربية",
+}
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
 COOKIE = "peiling_taal"
 COOKIE_DAYS = 365

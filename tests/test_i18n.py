@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from peiling.i18n import LANGUAGES, TRANSLATIONS
+from peiling.i18n import LANGUAGES, RESPONDENT_LANGUAGES, TRANSLATIONS
+from scripts.translations import respondent_texts
 
 ROOT = Path(__file__).resolve().parent.parent
+# Languages only respondents see (uk, ar): only their texts are translated there.
+RESPONDENT_ONLY = [code for code in RESPONDENT_LANGUAGES if code not in LANGUAGES]
+# The script a translation must be written in, where the Dutch text is not a loan word.
+SCRIPTS = {"uk": "\u0400-\u04ff", "ar": "\u0600-\u06ff"}
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def marked_texts() -> set[str]:
@@ -34,25 +42,79 @@ def catalogue(lang: str):  # type: ignore[no-untyped-def]
         return read_po(fh, locale=lang)
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_every_marked_text_is_translated(lang: str) -> None:
+def strings_of(message) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+def untranslated(lang: str, msgids: set[str]) -> list[str]:
     po = catalogue(lang)
     missing = []
-    for msgid in sorted(marked_texts()):
+    for msgid in sorted(msgids):
         message = po.get(msgid)
-        strings = message.string if message and isinstance(message.string, tuple) else None
-        if (
-            message is None
-            or message.fuzzy
-            or not (strings or [message.string])[0]
-            or strings is not None
-            and not all(strings)
-        ):
+        if message is None or message.fuzzy or not all(strings_of(message)):
             missing.append(msgid)
+    return missing
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_marked_text_is_translated(lang: str) -> None:
+    missing = untranslated(lang, marked_texts())
     assert not missing, f"{len(missing)} texts without {lang}: run `make translations`"
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
+def test_every_respondent_text_is_translated(lang: str) -> None:
+    """A questionnaire may offer `lang` only if the public form speaks it entirely."""
+    missing = untranslated(lang, respondent_texts())
+    assert not missing, f"{len(missing)} respondent texts without {lang}: {missing[:5]}"
+
+
+@pytest.mark.parametrize("lang", RESPONDENT_ONLY)
+def test_respondent_translations_are_in_the_languages_own_script(lang: str) -> None:
+    """Guards against Dutch or English pasted in as a translation."""
+    po = catalogue(lang)
+    script = re.compile(f"[{SCRIPTS[lang]}]")
+    wrong = []
+    for msgid in respondent_texts():
+        if not re.search(r"[a-z]", PLACEHOLDER.sub("", msgid), re.IGNORECASE):
+            continue  # nothing but placeholders and punctuation: ‘%(label)s’
+        forms = strings_of(po[msgid])
+        if not all(script.search(PLACEHOLDER.sub("", text)) for text in forms):
+            wrong.append(msgid)
+    assert not wrong
+
+
+def test_respondent_texts_are_the_public_forms_and_nothing_else() -> None:
+    texts = respondent_texts()
+    assert texts <= marked_texts()
+    # Buttons, checks, pages and error pages, and the importer's built-in option labels...
+    assert {
+        "Naar de inhoud",
+        "Volgende",
+        "Versturen",
+        "Vul je leeftijd in.",
+        "Er is nog %(num)d probleem",
+        "Bedankt voor het meedoen!",
+        "Deze peiling is gesloten",
+        "Pagina niet gevonden",
+        "Ja",
+        "Helemaal oneens",
+        "Niet eens, niet oneens",
+        "Anders, namelijk",
+    } <= texts
+    # ...but not what researchers and staff see (the importer's messages, the login).
+    staff = {"vragenlijst", "veld '%(key)s' ontbreekt of is leeg", "Wachtwoord"}
+    assert staff <= marked_texts() and not staff & texts
+
+
+@pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
+def test_plural_forms_header_matches_the_language(lang: str) -> None:
+    po = catalogue(lang)
+    plural = get_plural(lang)
+    assert (po.num_plurals, po.plural_expr) == (plural.num_plurals, plural.plural_expr)
+
+
+@pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
 def test_placeholders_survive_translation(lang: str) -> None:
     problems = [(m.id, errors) for m, errors in catalogue(lang).check() if errors]
     assert not problems
@@ -60,19 +122,32 @@ def test_placeholders_survive_translation(lang: str) -> None:
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(re.findall(r"%\(\w+\)[sd]", ids[0]))
-        for text in strings:
-            assert set(re.findall(r"%\(\w+\)[sd]", text)) <= wanted | {"%(num)d"}, message.id
+        wanted = set(PLACEHOLDER.findall(ids[0]))
+        for text in strings_of(message):
+            if not text:
+                continue  # untranslated: the Dutch text, with its own placeholders
+            found = set(PLACEHOLDER.findall(text))
+            # A plural form may leave out the number ("two problems" is one word in Arabic).
+            expected = found <= wanted | {"%(num)d"} if len(ids) > 1 else found == wanted
+            assert expected, (message.id, text)
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
 def test_compiled_catalogue_matches_the_po_file(lang: str) -> None:
     compiled = Translations.load(str(TRANSLATIONS), [lang])
-    for message in catalogue(lang):
-        if not message.id or isinstance(message.id, tuple):
+    po = catalogue(lang)
+    plural = gettext.c2py(po.plural_expr)
+    for message in po:
+        if not message.id:
             continue
-        assert compiled.ugettext(message.id) == (message.string or message.id), message.id
+        if not isinstance(message.id, tuple):
+            assert compiled.ugettext(message.id) == (message.string or message.id), message.id
+            continue
+        singular, many = message.id
+        complete = all(message.string)
+        for n in (0, 1, 2, 3, 5, 11, 21, 101, 111):
+            expected = message.string[plural(n)] if complete else (singular if n == 1 else many)
+            assert compiled.ungettext(singular, many, n) == expected, (message.id, n)
 
 
 def test_staff_pages_follow_the_browser(client) -> None:  # type: ignore[no-untyped-def]

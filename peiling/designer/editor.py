@@ -231,6 +231,7 @@ def preview(slug: str) -> ResponseReturnValue:
         going_back = (fields.get("actie") or [""])[0] == "terug"
         step = advance(defn, raw, int(index) if index.isdigit() else 0, going_back)
         if step.outcome is not Outcome.SHOW_PAGE:
+            i18n.use(i18n.preferred(tuple(i18n.LANGUAGES)))  # the end of a preview is staff's
             return render_template(
                 "designer/preview_done.html",
                 survey=survey,

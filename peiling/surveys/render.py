@@ -22,7 +22,8 @@ def condition_note(defn: SurveyDef, cond: Condition) -> str:
     labels = [o.label for o in source.options if o.code in cond.values] or list(cond.values)
     if source.type is QuestionType.VOLUNTEER:
         labels = [_(dict(YES_NO_LABELS)[v]) for v in cond.values if v in dict(YES_NO_LABELS)]
-    choice = _(" of ").join(f"‘{label}’" for label in labels)
+    # Quotation marks differ per language: ‘Ja’, «Так».
+    choice = _(" of ").join(_("‘%(label)s’", label=label) for label in labels)
     if cond.op == "not":
         return _(
             "Alleen beantwoorden als je bij de vraag ‘%(question)s’ niet %(choice)s koos.",

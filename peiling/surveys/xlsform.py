@@ -237,7 +237,7 @@ def read_xlsform(content: bytes, filename: str = "") -> dict[str, Any]:
     if problems:
         raise DefinitionError(problems)
     if languages:
-        data["languages"] = ["nl", *sorted(languages)]
+        data["languages"] = ["nl", *(c for c in RESPONDENT_LANGUAGES if c in languages)]
     data["pages"] = pages
     return data
 

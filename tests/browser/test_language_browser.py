@@ -1,4 +1,5 @@
-"""A translated questionnaire answered in English in Chromium (issue 3, acceptance 8)."""
+"""Translated questionnaires in Chromium: answered in English (issue 3, acceptance 8), and
+in Arabic, right to left."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from playwright.sync_api import Browser, Page, expect
 from peiling.analysis.services import option_counts
 from peiling.extensions import db
 from tests.browser.conftest import PHONE
-from tests.browser.test_form_browser import assert_accessible, in_question, stored
+from tests.browser.test_form_browser import (
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    in_question,
+    stored,
+)
+from tests.surveys.test_languages import multilingual_definition
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +27,15 @@ pytestmark = pytest.mark.browser
 def english_phone(browser: Browser) -> Iterator[Page]:
     """A phone whose owner reads English: Chromium sends Accept-Language: en-GB."""
     context = browser.new_context(locale="en-GB", viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def arabic_phone(browser: Browser) -> Iterator[Page]:
+    """A phone set to Arabic: Chromium sends Accept-Language: ar."""
+    context = browser.new_context(locale="ar", viewport=PHONE, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
@@ -131,3 +147,36 @@ def test_analysis_counts_english_and_dutch_answers_together(  # type: ignore[no-
         counts = option_counts(db.session, demo_survey.id)
     assert languages == ["en", "nl"]
     assert sum(n for _q, o, _m, n in counts if o == option) == 2
+
+
+def test_arabic_form_reads_right_to_left_on_a_phone(make_survey, live_server, arabic_phone) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**multilingual_definition())
+    page = arabic_phone
+    page.goto(f"{live_server}/p/{survey.slug}")
+    assert page.get_attribute("html", "lang") == "ar"
+    assert page.get_attribute("html", "dir") == "rtl"
+    expect(page.get_by_role("heading", level=1, name="عنك")).to_be_visible()
+    yes = in_question(page, "sport").get_by_label("نعم", exact=True)
+    label = in_question(page, "sport").locator("label", has_text="نعم")
+    # Mirrored: the radio button sits right of its label, and the text starts at the right.
+    assert yes.bounding_box()["x"] > label.bounding_box()["x"]  # type: ignore[index]
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+    page.get_by_role("button", name="التالي").click()
+    expect(page.get_by_role("heading", name="بقيت 3 مشاكل")).to_be_visible()
+    assert page.get_attribute("html", "dir") == "rtl"
+    # The red bar of a field with an error is on its reading side: the right.
+    bar = in_question(page, "leeftijd").locator(".invalid")
+    assert bar.evaluate("e => getComputedStyle(e).borderRightWidth") == "4px"
+    assert bar.evaluate("e => getComputedStyle(e).borderLeftWidth") == "0px"
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+    page.get_by_label("كم عمرك؟").fill("16")
+    yes.check()
+    in_question(page, "hobby").get_by_label("ألعاب الفيديو").check()
+    page.get_by_role("button", name="التالي").click()
+    expect(page.get_by_role("heading", level=1, name="حيّك")).to_be_visible()
+    expect(page.get_by_text("1 = سيئ جدًا، 10 = ممتاز")).to_be_visible()
+    assert_no_horizontal_scroll(page)  # the grades 1-10 wrap from right to left

@@ -217,6 +217,174 @@ def test_csrf_expiry_page_keeps_the_language(demo_survey, respondent) -> None:  
     assert "Your session had expired" in html and 'value="17"' in html
 
 
+# Ukrainian and Arabic: respondent languages only (staff never see them).
+
+UKRAINIAN = {"headers": {"Accept-Language": "uk-UA,uk;q=0.9"}}
+ARABIC = {"headers": {"Accept-Language": "ar"}}
+
+
+def _in(uk: str, ar: str, key: str = "text") -> dict[str, dict[str, str]]:
+    return {"uk": {key: uk}, "ar": {key: ar}}
+
+
+def multilingual_definition() -> dict:  # type: ignore[type-arg]
+    """A two-page poll in Dutch, Ukrainian and Arabic, with the types that bring their own
+    options (yes/no, the agree scale, a grade, ‘other’)."""
+    return {
+        "title": "Vrije tijd",
+        "introduction": "Vertel ons wat je in je vrije tijd doet.",
+        "languages": ["nl", "uk", "ar"],
+        "translations": {
+            "uk": {"title": "Вільний час",
+                   "introduction": "Розкажи, чим ти займаєшся у вільний час."},
+            "ar": {"title": "وقت الفراغ", "introduction": "أخبرنا ماذا تفعل في وقت فراغك."},
+        },
+        "pages": [
+            {
+                "title": "Over jou",
+                "translations": _in("Про тебе", "عنك", "title"),
+                "questions": [
+                    {"code": "leeftijd", "type": "age", "text": "Hoe oud ben je?",
+                     "required": True, "translations": _in("Скільки тобі років?", "كم عمرك؟")},
+                    {"code": "sport", "type": "yes_no", "text": "Sport je elke week?",
+                     "required": True,
+                     "translations": _in("Ти займаєшся спортом щотижня?",
+                                         "هل تمارس الرياضة كل أسبوع؟")},
+                    {"code": "welke", "type": "short_text", "text": "Welke sport?",
+                     "show_if": {"question": "sport", "op": "equals", "value": "ja"},
+                     "translations": _in("Який саме спорт?", "أي رياضة؟")},
+                    {"code": "hobby", "type": "single_choice", "text": "Wat doe je het liefst?",
+                     "required": True, "other": True,
+                     "translations": _in("Що ти любиш робити найбільше?",
+                                         "ما الذي تحب فعله أكثر؟"),
+                     "options": [
+                         {"code": "muziek", "label": "Muziek maken",
+                          "translations": _in("Займатися музикою", "عزف الموسيقى", "label")},
+                         {"code": "gamen", "label": "Gamen",
+                          "translations": _in("Грати в ігри", "ألعاب الفيديو", "label")},
+                     ]},
+                ],
+            },
+            {
+                "title": "Je buurt",
+                "translations": _in("Твій район", "حيّك", "title"),
+                "questions": [
+                    {"code": "genoeg", "type": "agree_scale", "required": True,
+                     "text": "Er is genoeg te doen in mijn buurt.",
+                     "translations": _in("У моєму районі є чим зайнятися.",
+                                         "يوجد ما يكفي من الأنشطة في حيّي.")},
+                    {"code": "cijfer", "type": "grade", "text": "Welk cijfer geef je je buurt?",
+                     "translations": _in("Яку оцінку ти ставиш своєму району?",
+                                         "ما الدرجة التي تعطيها لحيّك؟")},
+                    {"code": "idee", "type": "long_text", "text": "Heb je nog een idee?",
+                     "translations": _in("Маєш ще якусь ідею?", "هل لديك فكرة أخرى؟")},
+                ],
+            },
+        ],
+    }  # fmt: skip
+
+
+FIRST = {"q_leeftijd": "16", "q_sport": "ja", "q_hobby": "anders", "q_hobby__anders": "Skaten"}
+SECOND = {"q_genoeg": "2", "q_cijfer": "7", "q_idee": "Een skatebaan"}
+
+
+def test_ukrainian_browser_gets_the_form_in_ukrainian(make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**multilingual_definition())
+    r = respondent(survey.slug)
+    html = r.open(**UKRAINIAN).get_data(as_text=True)
+    assert '<html lang="uk" dir="ltr">' in html
+    assert "Вільний час" in html and "Скільки тобі років?" in html and "Про тебе" in html
+    assert ">Далі</button>" in html and "Перейти до вмісту" in html and "Крок 1 з 2" in html
+    assert '<meta property="og:locale" content="uk_UA">' in html
+    # The built-in labels come from the catalogue, the questionnaire's own from its translation.
+    for label in ("Так", "Ні", "Займатися музикою", "Інше, а саме"):
+        assert f">{label}</label>" in html
+    assert "Що ти маєш на увазі під «інше»?" in html
+    # Without JavaScript, a note explains the condition, with the language's own quotes.
+    assert (
+        "Відповідай, лише якщо на питання «Ти займаєшся спортом щотижня?» твоя відповідь —"
+        " «Так»." in html
+    )
+    assert '<button type="submit" name="taal_kiezen" value="ar" class="link" lang="ar">' in html
+    assert "Hoe oud ben je?" not in html and "Volgende" not in html
+
+    page = r.post(0, {"q_leeftijd": "abc", "q_hobby": "anders"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and r.language == "uk"
+    assert "Залишилося 3 проблеми" in html
+    assert "Вкажи свій вік у роках, наприклад 16." in html
+    assert "Обери «так» або «ні»." in html
+    assert "Напиши, що ти маєш на увазі під «інше»." in html
+    assert "Помилка:" in html and "Fout:" not in html
+
+    html = r.post(0, FIRST).get_data(as_text=True)
+    assert "Твій район" in html and ">Надіслати</button>" in html and ">Назад</button>" in html
+    for label in ("Зовсім не погоджуюся", "Нейтрально", "Цілком погоджуюся"):
+        assert f">{label}</label>" in html
+    assert "1 = дуже погано, 10 = чудово" in html
+
+
+def test_arabic_browser_gets_a_right_to_left_form_in_arabic(make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**multilingual_definition())
+    r = respondent(survey.slug)
+    html = r.open(**ARABIC).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "وقت الفراغ" in html and "كم عمرك؟" in html and ">التالي</button>" in html
+    assert '<meta property="og:locale" content="ar_AR">' in html
+    for label in ("نعم", "لا", "ألعاب الفيديو", "غير ذلك"):
+        assert f">{label}</label>" in html
+    assert '<button type="submit" name="taal_kiezen" value="uk" class="link" lang="uk">' in html
+    assert "أجب فقط إذا اخترت «نعم» في السؤال «هل تمارس الرياضة كل أسبوع؟»." in html
+
+    page = r.post(0, {})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and '<html lang="ar" dir="rtl">' in html
+    assert "بقيت 3 مشاكل" in html
+    assert "أدخل عمرك." in html and "اختر «نعم» أو «لا»." in html and "خطأ:" in html
+
+    html = r.post(0, FIRST).get_data(as_text=True)
+    for label in ("لا أوافق بشدة", "لا أوافق ولا أعارض", "أوافق بشدة"):
+        assert f">{label}</label>" in html
+    assert ">إرسال</button>" in html and ">السابق</button>" in html
+
+
+def test_ukrainian_and_arabic_answers_are_stored_with_the_same_codes(
+    app, make_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**multilingual_definition())
+    thanks = {}
+    for headers in ({}, UKRAINIAN, ARABIC):
+        r = respondent(survey.slug)
+        r.client.delete_cookie(f"peiling_{survey.id}", path=f"/p/{survey.slug}")
+        r.open(**headers)
+        assert r.post(0, FIRST).status_code == 200
+        done = r.post(1, {**FIRST, **SECOND})
+        assert done.status_code == 303
+        thanks[r.language] = r.client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Дякуємо за участь!" in thanks["uk"] and '<html lang="uk" dir="ltr">' in thanks["uk"]
+    assert "شكرًا لمشاركتك!" in thanks["ar"] and '<html lang="ar" dir="rtl">' in thanks["ar"]
+    assert f"/p/{survey.slug}/privacy?taal=ar" in thanks["ar"]
+
+    rows = stored(app)
+    by_language = {lang: [row[1:] for row in rows if row[0] == lang] for lang in ("nl", "uk", "ar")}
+    assert by_language["nl"] and by_language["nl"] == by_language["uk"] == by_language["ar"]
+    assert ("hobby", "anders", None, "Skaten") in by_language["ar"]
+    assert ("genoeg", "2", None, None) in by_language["uk"]
+
+
+def test_ukrainian_and_arabic_status_and_privacy_pages(app, make_survey, client) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(**multilingual_definition())
+    html = client.get(f"/p/{survey.slug}/privacy", **ARABIC).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html and "الخصوصية" in html
+    assert "العودة إلى الاستطلاع" in html
+    with app.app_context():
+        db.session.execute(sa.update(Survey).where(Survey.id == survey.id).values(status="closed"))
+        db.session.commit()
+    html = client.get(f"/p/{survey.slug}", **UKRAINIAN).get_data(as_text=True)
+    assert '<html lang="uk"' in html and "Це опитування закрито" in html
+    assert "Узяти участь уже не можна. Дякуємо за інтерес!" in html
+
+
 # The definition format: what may be translated, and what is refused.
 
 

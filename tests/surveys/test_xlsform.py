@@ -173,12 +173,38 @@ def test_language_columns_for_groups_hints_and_the_title(app) -> None:  # type: 
         assert survey.languages == ["nl", "en"]
 
 
+def test_ukrainian_and_arabic_columns_by_their_code(app) -> None:  # type: ignore[no-untyped-def]
+    header = ["type", "name", "label", "label::Ukrainian (uk)", "label::العربية (ar)"]
+    data = read_xlsform(
+        workbook(
+            [["select_one jn", "fiets", "Fiets je?", "Ти їздиш на велосипеді?",
+              "هل تركب الدراجة؟"]],
+            [["jn", "ja", "Ja", "Так", "نعم"], ["jn", "nee", "Nee", "Ні", "لا"]],
+            header=header,
+            choice_header=["list_name", "name", "label", "label::Українська (uk)",
+                           "label::Arabic (ar)"],
+            settings={"form_id": "fietsen", "form_title": "Fietsen"},
+        )
+    )  # fmt: skip
+    q = questions(data)["fiets"]
+    assert q["text"] == "Fiets je?"
+    assert data["languages"][0] == "nl" and sorted(data["languages"]) == ["ar", "nl", "uk"]
+    assert q["translations"] == {
+        "uk": {"text": "Ти їздиш на велосипеді?"},
+        "ar": {"text": "هل تركب الدراجة؟"},
+    }
+    assert q["options"][0]["translations"] == {"uk": {"label": "Так"}, "ar": {"label": "نعم"}}
+    with app.app_context():
+        assert sorted(build_survey(db.session, data).languages) == ["ar", "nl", "uk"]
+
+
 def test_a_language_peiling_cannot_offer_is_reported_with_its_column() -> None:
     header = ["type", "name", "label::Nederlands (nl)", "label::Français (fr)"]
     with pytest.raises(DefinitionError) as error:
         read_xlsform(workbook([["text", "naam", "Naam?", "Nom?"]], header=header))
     assert error.value.problems == [
-        "blad 'survey', kolom D: taal 'français (fr)' kan Peiling niet aanbieden (wel: nl, en)"
+        "blad 'survey', kolom D: taal 'français (fr)' kan Peiling niet aanbieden "
+        "(wel: nl, en, uk, ar)"
     ]
 
 
