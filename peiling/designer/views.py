@@ -21,7 +21,8 @@ from peiling.surveys.cli import read_definition
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Survey
-from peiling.surveys.xlsform import MAX_UPLOAD, write_xlsform
+from peiling.surveys.xlsform import MAX_UPLOAD
+from peiling.surveys.xlsform_writer import write_xlsform
 
 DESIGNERS = (Role.RESEARCHER,)
 

@@ -15,7 +15,8 @@ from peiling.extensions import db
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Survey
-from peiling.surveys.xlsform import read_xlsform, write_xlsform
+from peiling.surveys.xlsform import read_xlsform
+from peiling.surveys.xlsform_writer import write_xlsform
 from tests.auth.fixtures import csrf_of
 
 SURVEY_HEADER = [
