@@ -42,6 +42,8 @@ class DefaultConfig:
     PUBLIC_BASE_URL: str | None = None
     # Reverse proxies (nginx, Caddy) in front of gunicorn whose X-Forwarded-* to trust.
     PROXY_COUNT = 0
+    # Results of groups smaller than this are shown as "<5", never as a figure (minors).
+    ANALYSIS_MINIMUM_GROUP = 5
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 

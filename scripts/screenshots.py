@@ -27,7 +27,7 @@ def main() -> None:
         app.instance_path = tmp
         with app.app_context():
             upgrade()
-        app.test_cli_runner().invoke(args=["demo", "--responses", "40", "--seed", "1"])
+        app.test_cli_runner().invoke(args=["demo", "--responses", "300", "--seed", "1"])
         password = (Path(tmp) / "demo-login.txt").read_text().strip()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -76,6 +76,9 @@ def shoot_designer(root: str, password: str) -> None:
         page.goto(root + "/ontwerp/jongerenpeiling-demo")
         page.locator("#vraag-activiteiten").scroll_into_view_if_needed()
         page.screenshot(path=OUT / "designer.png")
+        page.goto(root + "/analysis/jongerenpeiling-demo/")
+        page.locator("#r-genoeg_te_doen").scroll_into_view_if_needed()
+        page.screenshot(path=OUT / "results.png")
         browser.close()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from peiling.auth.access import Scope
 from peiling.surveys.models import Answer, Response, Survey
 
 
@@ -19,11 +20,12 @@ class SurveySummary:
     responses: int
 
 
-def survey_overview(session: Session) -> list[SurveySummary]:
-    """Every survey with its number of responses (one grouped query)."""
-    counts = (
-        select(Response.survey_id, func.count().label("n")).group_by(Response.survey_id).subquery()
-    )
+def survey_overview(session: Session, scope: Scope | None = None) -> list[SurveySummary]:
+    """Every survey with its number of responses within `scope` (one grouped query)."""
+    responses = select(Response.survey_id, func.count().label("n"))
+    if scope is not None and scope.municipalities is not None:
+        responses = responses.where(Response.municipality_code.in_(sorted(scope.municipalities)))
+    counts = responses.group_by(Response.survey_id).subquery()
     rows = session.execute(
         select(Survey.id, Survey.slug, Survey.title, Survey.status, counts.c.n)
         .outerjoin(counts, counts.c.survey_id == Survey.id)

@@ -6,6 +6,7 @@ import pytest
 
 URLS = [
     "/analysis/",
+    "/analysis/matrix/",
     "/beheer/gebruikers",
     "/beheer/logboek",
     "/account/wachtwoord",
@@ -28,6 +29,7 @@ USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analys
 # 302: to the login page; 403: logged in, but not allowed.
 EXPECTED = {
     "/analysis/": {"anonymous": 302},
+    "/analysis/matrix/": {"anonymous": 302},
     "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
     "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
     "/account/wachtwoord": {"anonymous": 302},

@@ -123,13 +123,21 @@ def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type:
     }
 
 
-def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page) -> None:  # type: ignore[no-untyped-def]
+def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page, runner) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["demo", "--responses", "60", "--seed", "2"]).exit_code == 0
     login = browser.new_page(locale="nl-NL")
     login.goto(f"{live_server}/login")
     assert_accessible(login)
     login.close()
     page = staff_page(accounts["admin"])
-    for path in ("/analysis/", "/beheer/gebruikers", "/beheer/logboek", "/account/wachtwoord"):
+    for path in (
+        "/analysis/",
+        "/analysis/jongerenpeiling-demo/",
+        "/analysis/jongerenpeiling-demo/?leeftijd=12-15",
+        "/beheer/gebruikers",
+        "/beheer/logboek",
+        "/account/wachtwoord",
+    ):
         page.goto(live_server + path)
         expect(page.locator("h1")).to_be_visible()
         assert_accessible(page)

@@ -1,0 +1,410 @@
+"""Results of one survey per question, option and municipality, counted in the database.
+
+Every figure comes from a handful of `GROUP BY` queries over the long-form answers; Python
+only shapes the counts (never one row per response). What a user sees is limited by her
+Scope in SQL, and small groups are protected (stats.protect).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy.orm import Session
+
+from peiling.analysis.stats import Cell, protect
+from peiling.auth.access import Scope
+from peiling.geo import Municipality
+from peiling.surveys.definition import QuestionDef, SurveyDef
+from peiling.surveys.models import Answer, QuestionType, Response
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+AGE_BANDS: dict[str, tuple[int, int]] = {"12-15": (12, 15), "16-19": (16, 19), "20-25": (20, 25)}
+# Questions whose answers are counted per option or value; the others (texts) are listed.
+CLOSED = frozenset(QuestionType) - {QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT}
+NUMERIC = frozenset({QuestionType.NUMBER, QuestionType.AGE, QuestionType.GRADE})
+# Closed questions whose answer is a value rather than an option row.
+BY_VALUE = frozenset({QuestionType.GRADE, QuestionType.MUNICIPALITY, QuestionType.VOLUNTEER})
+MANY_ROWS = frozenset({QuestionType.MULTIPLE_CHOICE})  # one respondent, several rows
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the results are narrowed to (within the user's scope)."""
+
+    municipalities: tuple[str, ...] = ()
+    age_band: str | None = None
+    source: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Filters:
+        """Filters from a query string; anything malformed is ignored."""
+        getlist = getattr(args, "getlist", lambda key: [args[key]] if key in args else [])
+        band = args.get("leeftijd")
+        return cls(
+            municipalities=tuple(m for m in getlist("gemeente") if m),
+            age_band=band if band in AGE_BANDS else None,
+            source=(args.get("bron") or "").strip().lower()[:40] or None,
+            date_from=_day(args.get("van")),
+            date_to=_day(args.get("tot")),
+        )
+
+    @property
+    def needs_responses(self) -> bool:
+        """Whether answers must be joined to their response (age, source or date filter)."""
+        return bool(self.age_band or self.source or self.date_from or self.date_to)
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def visible_municipalities(scope: Scope, filters: Filters) -> frozenset[str] | None:
+    """The municipalities the results may contain: the scope, narrowed by the filter."""
+    chosen = frozenset(filters.municipalities) or None
+    if scope.municipalities is None:
+        return chosen
+    return scope.municipalities & chosen if chosen else scope.municipalities
+
+
+def response_conditions(
+    survey_id: int, scope: Scope, filters: Filters
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Response.survey_id == survey_id]
+    places = visible_municipalities(scope, filters)
+    if places is not None:
+        conditions.append(Response.municipality_code.in_(sorted(places)))
+    if filters.age_band:
+        low, high = AGE_BANDS[filters.age_band]
+        conditions.append(Response.age.between(low, high))
+    if filters.source:
+        conditions.append(Response.source == filters.source)
+    if filters.date_from:
+        conditions.append(Response.submitted_at >= _local_midnight(filters.date_from))
+    if filters.date_to:
+        conditions.append(Response.submitted_at < _local_midnight(filters.date_to, 1))
+    return conditions
+
+
+def _local_midnight(day: date, plus_days: int = 0) -> datetime:
+    moment = datetime.combine(day + timedelta(days=plus_days), time(), tzinfo=AMSTERDAM)
+    return moment.astimezone(UTC)
+
+
+def _answers(stmt: Select[Any], survey_id: int, scope: Scope, filters: Filters) -> Select[Any]:
+    """Restrict a query over `answer` to the survey, the scope and the filters.
+
+    Without age, source or date filters the answer rows suffice (each carries the
+    municipality, so the counting index covers the query); otherwise they are joined to
+    their responses.
+    """
+    stmt = stmt.where(Answer.survey_id == survey_id)
+    if filters.needs_responses:
+        return stmt.join(Response, Response.id == Answer.response_id).where(
+            *response_conditions(survey_id, scope, filters)
+        )
+    places = visible_municipalities(scope, filters)
+    if places is not None:
+        stmt = stmt.where(Answer.municipality_code.in_(sorted(places)))
+    return stmt
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str | None  # a CBS code; None for responses without a municipality
+    name: str
+    respondents: int
+    total: bool = False  # the column of everything shown
+
+
+@dataclass
+class Row:
+    code: str
+    label: str
+    cells: list[Cell]
+
+
+@dataclass
+class QuestionTable:
+    question: QuestionDef
+    rows: list[Row]
+    answered: list[Cell]  # respondents who answered, of those in the column
+    means: list[float | None] | None = None
+
+    @property
+    def multiple(self) -> bool:
+        return self.question.type in MANY_ROWS
+
+
+@dataclass
+class Results:
+    survey: SurveyDef
+    columns: list[Column]
+    tables: list[QuestionTable]
+    per_day: list[tuple[date, int]] = field(default_factory=list)
+    per_source: list[tuple[str, int]] = field(default_factory=list)
+    minimum: int = 5
+
+    @property
+    def total(self) -> int:
+        return self.columns[0].respondents
+
+
+Counts = dict[tuple[int, str, str | None], int]  # (question id, answer code, municipality)
+
+
+def results(
+    session: Session, defn: SurveyDef, scope: Scope, filters: Filters, minimum: int = 5
+) -> Results:
+    """Every closed question's counts, percentages and means, in total and per municipality."""
+    per_place = _responses_per_municipality(session, defn.id, scope, filters)
+    names = dict(session.execute(select(Municipality.code, Municipality.name)).all())
+    columns = [Column(None, "", sum(per_place.values()), total=True)]
+    columns += [
+        Column(code, names.get(code or "", ""), n)
+        for code, n in sorted(per_place.items(), key=lambda kv: names.get(kv[0] or "", "~"))
+    ]
+    counts = _counts(session, defn, scope, filters)
+    sums = _sums(session, defn, scope, filters)
+    answered = _answered(session, defn, scope, filters, counts, sums)
+    tables = [
+        _table(q, columns, counts, answered, sums, minimum)
+        for q in defn.questions
+        if q.type in CLOSED
+    ]
+    return Results(
+        defn,
+        columns,
+        tables,
+        per_day=_per_day(session, defn.id, scope, filters),
+        per_source=_per_source(session, defn.id, scope, filters),
+        minimum=minimum,
+    )
+
+
+def _responses_per_municipality(
+    session: Session, survey_id: int, scope: Scope, filters: Filters
+) -> dict[str | None, int]:
+    stmt = (
+        select(Response.municipality_code, func.count())
+        .where(*response_conditions(survey_id, scope, filters))
+        .group_by(Response.municipality_code)
+    )
+    return dict(session.execute(stmt).all())
+
+
+def _counts(session: Session, defn: SurveyDef, scope: Scope, filters: Filters) -> Counts:
+    """Answers per question, answer code and municipality: option rows and value rows."""
+    code_of = {o.id: o.code for q in defn.questions for o in q.options if o.id is not None}
+    counts: Counts = defaultdict(int)
+    options = _answers(
+        select(Answer.question_id, Answer.option_id, Answer.municipality_code, func.count())
+        .where(Answer.option_id.is_not(None))
+        .group_by(Answer.question_id, Answer.option_id, Answer.municipality_code),
+        defn.id,
+        scope,
+        filters,
+    )
+    for question_id, option_id, place, n in session.execute(options):
+        counts[(question_id, code_of.get(option_id, "?"), place)] += n
+    by_value = [q.id for q in defn.questions if q.type in BY_VALUE]
+    if by_value:
+        values = _answers(
+            select(
+                Answer.question_id,
+                Answer.value_text,
+                Answer.value_number,
+                Answer.municipality_code,
+                func.count(),
+            )
+            .where(Answer.option_id.is_(None), Answer.question_id.in_(by_value))
+            .group_by(
+                Answer.question_id,
+                Answer.value_text,
+                Answer.value_number,
+                Answer.municipality_code,
+            ),
+            defn.id,
+            scope,
+            filters,
+        )
+        for question_id, text, number, place, n in session.execute(values):
+            code = text if text is not None else f"{number:g}"
+            counts[(question_id, code, place)] += n
+    return counts
+
+
+def _answered(
+    session: Session,
+    defn: SurveyDef,
+    scope: Scope,
+    filters: Filters,
+    counts: Counts,
+    sums: dict[tuple[int, str | None], tuple[int, float]],
+) -> dict[tuple[int, str | None], int]:
+    """Respondents who answered each question, per municipality."""
+    answered: dict[tuple[int, str | None], int] = defaultdict(int)
+    for (question_id, place), (n, _total) in sums.items():
+        if _by_id(defn)[question_id].type is not QuestionType.GRADE:  # grades are counted
+            answered[(question_id, place)] = n
+    volunteer_activity = {
+        o.code for q in defn.questions if q.type is QuestionType.VOLUNTEER for o in q.options
+    }
+    for (question_id, code, place), n in counts.items():
+        q = _by_id(defn)[question_id]
+        if q.type in MANY_ROWS:
+            continue
+        if q.type is QuestionType.VOLUNTEER and code in volunteer_activity:
+            continue  # the activities ride along with the ja/nee row
+        answered[(question_id, place)] += n
+    many = [q.id for q in defn.questions if q.type in MANY_ROWS]
+    if many:
+        respondents = func.count(distinct(Answer.response_id))
+        stmt = _answers(
+            select(Answer.question_id, Answer.municipality_code, respondents)
+            .where(Answer.question_id.in_(many))
+            .group_by(Answer.question_id, Answer.municipality_code),
+            defn.id,
+            scope,
+            filters,
+        )
+        for question_id, place, n in session.execute(stmt):
+            answered[(question_id, place)] = n
+    return answered
+
+
+def _sums(
+    session: Session, defn: SurveyDef, scope: Scope, filters: Filters
+) -> dict[tuple[int, str | None], tuple[int, float]]:
+    """(count, sum) of the numeric answers per question and municipality, for means."""
+    numeric = [q.id for q in defn.questions if q.type in NUMERIC]
+    if not numeric:
+        return {}
+    stmt = _answers(
+        select(
+            Answer.question_id,
+            Answer.municipality_code,
+            func.count(Answer.value_number),
+            func.sum(Answer.value_number),
+        )
+        .where(Answer.question_id.in_(numeric), Answer.value_number.is_not(None))
+        .group_by(Answer.question_id, Answer.municipality_code),
+        defn.id,
+        scope,
+        filters,
+    )
+    return {(q, place): (n, float(s or 0)) for q, place, n, s in session.execute(stmt)}
+
+
+_BY_ID: dict[tuple[int, str], dict[int, QuestionDef]] = {}
+
+
+def _by_id(defn: SurveyDef) -> dict[int, QuestionDef]:
+    key = (defn.id, defn.revision)
+    if key not in _BY_ID:
+        _BY_ID[key] = {q.id: q for q in defn.questions}
+    return _BY_ID[key]
+
+
+def _choices(q: QuestionDef) -> list[tuple[str, str]]:
+    if q.type is QuestionType.VOLUNTEER:
+        return [("ja", "Ja"), ("nee", "Nee")]
+    if q.type in (QuestionType.NUMBER, QuestionType.AGE):
+        return []
+    return [(o.code, o.label) for o in q.options]
+
+
+def _table(
+    q: QuestionDef,
+    columns: list[Column],
+    counts: Counts,
+    answered: dict[tuple[int, str | None], int],
+    sums: dict[tuple[int, str | None], tuple[int, float]],
+    minimum: int,
+) -> QuestionTable:
+    places = [c.code for c in columns[1:]]
+
+    def in_column(values: Mapping[tuple[int, str | None], int], column: Column) -> int:
+        if column.total:
+            return sum(values.get((q.id, place), 0) for place in places)
+        return values.get((q.id, column.code), 0)
+
+    bases = [in_column(answered, c) for c in columns]
+    rows = []
+    choices = _choices(q)
+    if q.type is QuestionType.MUNICIPALITY:  # only the municipalities in view, never others
+        choices = [(code, label) for code, label in choices if code in places]
+    for code, label in choices:
+        per_place = {(q.id, place): counts.get((q.id, code, place), 0) for place in places}
+        cells = [
+            protect(in_column(per_place, c), base, minimum)
+            for c, base in zip(columns, bases, strict=True)
+        ]
+        rows.append(Row(code, label, cells))
+    answered_cells = [
+        protect(base, c.respondents, minimum) for c, base in zip(columns, bases, strict=True)
+    ]
+    means = None
+    if q.type in NUMERIC or q.type is QuestionType.AGREE_SCALE:
+        means = [_mean(q, c, places, counts, sums, minimum) for c in columns]
+    return QuestionTable(q, rows, answered_cells, means)
+
+
+def _mean(
+    q: QuestionDef,
+    column: Column,
+    places: Iterable[str | None],
+    counts: Counts,
+    sums: dict[tuple[int, str | None], tuple[int, float]],
+    minimum: int,
+) -> float | None:
+    chosen = list(places) if column.total else [column.code]
+    if q.type is QuestionType.AGREE_SCALE:  # options 1..5: the mean of the codes
+        n = sum(counts.get((q.id, str(v), p), 0) for v in range(1, 6) for p in chosen)
+        total = sum(v * counts.get((q.id, str(v), p), 0) for v in range(1, 6) for p in chosen)
+    else:
+        n = sum(sums.get((q.id, p), (0, 0.0))[0] for p in chosen)
+        total = sum(sums.get((q.id, p), (0, 0.0))[1] for p in chosen)
+    return total / n if n >= minimum else None
+
+
+def _per_source(
+    session: Session, survey_id: int, scope: Scope, filters: Filters
+) -> list[tuple[str, int]]:
+    stmt = (
+        select(Response.source, func.count())
+        .where(*response_conditions(survey_id, scope, filters))
+        .group_by(Response.source)
+    )
+    rows = [(source or "", n) for source, n in session.execute(stmt)]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def _per_day(
+    session: Session, survey_id: int, scope: Scope, filters: Filters
+) -> list[tuple[date, int]]:
+    """Responses per day in Dutch time: counted per UTC hour in SQL, then put on their day."""
+    if session.get_bind().dialect.name == "postgresql":
+        hour = func.to_char(func.timezone("UTC", Response.submitted_at), "YYYY-MM-DD HH24")
+    else:
+        hour = func.strftime("%Y-%m-%d %H", Response.submitted_at)
+    stmt = (
+        select(hour, func.count())
+        .where(*response_conditions(survey_id, scope, filters))
+        .group_by(hour)
+    )
+    days: dict[date, int] = defaultdict(int)
+    for stamp, n in session.execute(stmt):
+        moment = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        days[moment.astimezone(AMSTERDAM).date()] += n
+    return sorted(days.items())

@@ -1,0 +1,213 @@
+"""Results per question and municipality, checked against figures computed independently
+from the generated answers (plain Python over what each synthetic respondent posted)."""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from peiling.analysis.results import AGE_BANDS, Filters, results
+from peiling.analysis.stats import protect, wilson
+from peiling.auth.access import Scope
+from peiling.extensions import db
+from peiling.surveys.definition import get_definition
+from peiling.surveys.demo import synthetic_form
+from peiling.surveys.flow import check_questions
+from peiling.surveys.logic import visible_pages
+from peiling.surveys.models import Survey
+from peiling.surveys.services import ResponseMeta, store_response
+
+EVERYTHING = Scope(None, True)
+START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def generated(app, demo_survey):  # type: ignore[no-untyped-def]
+    """300 synthetic respondents stored through the normal path; returns what each posted,
+    with the source and moment each was given."""
+    rng = random.Random(4)
+    posted = []
+    with app.app_context():
+        survey = db.session.get(Survey, demo_survey.id)
+        defn = get_definition(db.session, survey)
+        for _ in range(300):
+            form = synthetic_form(rng)
+            answers, problems = check_questions(defn, visible_pages(defn, form), form)
+            assert not problems
+            source = rng.choice(["instagram", "school", None])
+            when = START + timedelta(hours=rng.randint(0, 24 * 10))
+            meta = ResponseMeta(secrets.token_urlsafe(24), source, submitted_at=when)
+            store_response(db.session, defn, answers, meta)
+            posted.append((form, source, when))
+    return demo_survey, posted
+
+
+def truth(posted, keep=lambda form, source, when: True):  # type: ignore[no-untyped-def]
+    """Per municipality (and None for all): respondents, and per question the answers."""
+    people = [(f, s, w) for f, s, w in posted if keep(f, s, w)]
+    out: dict = defaultdict(lambda: {"n": 0, "choices": defaultdict(Counter), "answered": Counter(),
+                                     "numbers": defaultdict(list)})  # fmt: skip
+    for form, _source, _when in people:
+        for place in (None, form["q_gemeente"][0]):
+            t = out[place]
+            t["n"] += 1
+            for question in ("genoeg_te_doen", "organiseren", "activiteiten", "cijfer", "gemeente"):
+                values = form.get(f"q_{question}", [])
+                if values:
+                    t["answered"][question] += 1
+                    for value in values:
+                        t["choices"][question][value] += 1
+            for question in ("leeftijd", "cijfer"):
+                t["numbers"][question].append(float(form[f"q_{question}"][0]))
+            if form.get("q_helpen"):
+                t["answered"]["helpen"] += 1
+                t["choices"]["helpen"][form["q_helpen"][0]] += 1
+    return out
+
+
+def check_against(found, expected) -> None:  # type: ignore[no-untyped-def]
+    columns = {None if c.total else c.code: (i, c) for i, c in enumerate(found.columns)}
+    assert set(columns) == set(expected)
+    for place, t in expected.items():
+        index, column = columns[place]
+        assert column.respondents == t["n"], place
+        for table in found.tables:
+            code = table.question.code
+            if code in ("leeftijd",):
+                assert table.answered[index].count == t["n"]
+            else:
+                assert table.answered[index].count == t["answered"][code], (place, code)
+            for row in table.rows:
+                assert row.cells[index].count == t["choices"][code][row.code], (
+                    place,
+                    code,
+                    row.code,
+                )
+                assert row.cells[index].base == table.answered[index].count
+            numbers = t["numbers"].get(code)
+            if numbers and table.means is not None and len(numbers) >= found.minimum:
+                assert table.means[index] == pytest.approx(sum(numbers) / len(numbers))
+
+
+def test_every_figure_equals_the_truth(app, generated) -> None:  # type: ignore[no-untyped-def]
+    survey, posted = generated
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        found = results(db.session, defn, EVERYTHING, Filters())
+    check_against(found, truth(posted))
+    assert found.total == 300
+    # Multiple choice: percentages of the respondents who answered, not of all ticks.
+    activities = next(t for t in found.tables if t.question.code == "activiteiten")
+    total_ticks = sum(r.cells[0].count for r in activities.rows)
+    assert total_ticks > activities.answered[0].count
+    assert activities.rows[1].cells[0].share == activities.rows[1].cells[0].count / (
+        activities.answered[0].count
+    )
+    assert sum(n for _day, n in found.per_day) == 300
+    assert dict(found.per_source) == dict(Counter(s or "" for _f, s, _w in posted))
+
+
+def test_filters_give_the_truth_of_the_filtered_group(app, generated) -> None:  # type: ignore[no-untyped-def]
+    survey, posted = generated
+    low, high = AGE_BANDS["16-19"]
+    until = START + timedelta(days=4)
+    filters = Filters(age_band="16-19", source="school", date_to=(until - timedelta(days=1)).date())
+
+    def keep(form, source, when):  # type: ignore[no-untyped-def]
+        local_day = when.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam")).date()
+        return (low <= int(form["q_leeftijd"][0]) <= high and source == "school"
+                and local_day <= filters.date_to)  # fmt: skip
+
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        found = results(db.session, defn, EVERYTHING, filters)
+    expected = truth(posted, keep)
+    assert 0 < expected[None]["n"] < 300
+    check_against(found, expected)
+
+
+def test_a_scoped_analyst_gets_only_her_municipality(app, generated) -> None:  # type: ignore[no-untyped-def]
+    survey, posted = generated
+    emmen = Scope(frozenset({"GM0114"}), False)
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        found = results(db.session, defn, emmen, Filters())
+        # Asking for another municipality on top of the scope gives nothing more.
+        other = results(db.session, defn, emmen, Filters(municipalities=("GM0106",)))
+    expected = truth(posted, lambda f, s, w: f["q_gemeente"] == ["GM0114"])
+    assert [(c.total, c.code) for c in found.columns] == [(True, None), (False, "GM0114")]
+    check_against(found, expected)
+    assert other.total == 0 and [c.total for c in other.columns] == [True]
+
+
+@pytest.mark.parametrize(
+    ("count", "base", "hidden"),
+    [(0, 4, True), (4, 4, True), (5, 5, False), (0, 5, False), (4, 20, True), (5, 20, False),
+     (1, 100, True), (0, 100, False)],
+)  # fmt: skip
+def test_small_numbers_are_hidden_at_the_boundary(count: int, base: int, hidden: bool) -> None:
+    assert protect(count, base, 5).hidden is hidden
+
+
+def test_small_groups_are_hidden_in_the_results(app, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(
+        pages=[{"questions": [
+            {"code": "gemeente", "type": "municipality", "text": "Gemeente?"},
+            {"code": "jn", "type": "yes_no", "text": "Ja of nee?"},
+        ]}]
+    )  # fmt: skip
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        # Assen: 5 respondents (4 ja, 1 nee); Emmen: 4 respondents.
+        for place, answer in [("GM0106", "ja")] * 4 + [("GM0106", "nee")] + [("GM0114", "ja")] * 4:
+            form = {"q_gemeente": [place], "q_jn": [answer]}
+            answers, _ = check_questions(defn, visible_pages(defn, form), form)
+            store_response(db.session, defn, answers, ResponseMeta(secrets.token_urlsafe(24)))
+        found = results(db.session, defn, EVERYTHING, Filters())
+    table = next(t for t in found.tables if t.question.code == "jn")
+    names = [None if c.total else c.code for c in found.columns]
+    assen, emmen = names.index("GM0106"), names.index("GM0114")
+    ja = table.rows[0].cells
+    assert not ja[0].hidden and ja[0].count == 8  # the total: 9 respondents
+    assert ja[assen].hidden and table.rows[1].cells[assen].hidden  # 4 and 1 of 5
+    assert ja[emmen].hidden  # a group of 4
+    assert not table.answered[assen].hidden and table.answered[emmen].hidden
+
+
+def _wilson_by_quadratic(count: int, n: int, z: float = 1.959963984540054):  # type: ignore[no-untyped-def]
+    # The interval's ends are the roots x of (x - p)^2 = z^2 x (1 - x) / n.
+    p, k = count / n, z * z / n
+    a, b, c = 1 + k, -(2 * p + k), p * p
+    root = math.sqrt(b * b - 4 * a * c)
+    return ((-b - root) / (2 * a), (-b + root) / (2 * a))
+
+
+@pytest.mark.parametrize(("count", "n"), [(36, 100), (1, 10), (0, 20), (20, 20), (417, 833)])
+def test_wilson_interval(count: int, n: int) -> None:
+    low, high = wilson(count, n)
+    assert (low, high) == pytest.approx(_wilson_by_quadratic(count, n), abs=1e-12)
+    assert 0 <= low <= count / n <= high <= 1
+
+
+def test_responses_without_a_municipality_get_a_column_of_their_own(app, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(pages=[{"questions": [{"code": "jn", "type": "yes_no", "text": "?"}]}])
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        for answer in ["ja"] * 6 + ["nee"] * 5:
+            form = {"q_jn": [answer]}
+            answers, _ = check_questions(defn, visible_pages(defn, form), form)
+            store_response(db.session, defn, answers, ResponseMeta(secrets.token_urlsafe(24)))
+        found = results(db.session, defn, EVERYTHING, Filters())
+        scoped = results(db.session, defn, Scope(frozenset({"GM0114"}), False), Filters())
+    assert [(c.total, c.code, c.respondents) for c in found.columns] == [
+        (True, None, 11),
+        (False, None, 11),
+    ]
+    ja = found.tables[0].rows[0].cells
+    assert (ja[0].count, ja[1].count) == (6, 6)
+    assert scoped.total == 0  # a limited analyst never sees responses without a municipality
