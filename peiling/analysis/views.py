@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 
 from peiling.analysis import bp, charts
+from peiling.analysis.headlines import headlines
+from peiling.analysis.open_answers import LIMIT, open_answers
 from peiling.analysis.results import AGE_BANDS, Filters, results
 from peiling.analysis.services import survey_overview
+from peiling.analysis.volunteers import activity_choices, volunteers
 from peiling.auth.access import RESULTS, roles_required, scope_of
+from peiling.auth.services import record
 from peiling.extensions import db
 from peiling.geo import Municipality
 from peiling.surveys.definition import get_definition
+from peiling.surveys.models import Survey
 from peiling.surveys.services import find_survey
 
 
@@ -27,25 +33,95 @@ def index() -> ResponseReturnValue:
 @roles_required(*RESULTS)
 def dashboard(slug: str) -> ResponseReturnValue:
     """Every closed question in total and per municipality, with filters (GET, bookmarkable)."""
-    survey = find_survey(db.session, slug)
-    if survey is None:
-        abort(404)
+    survey = _survey(slug)
     scope = scope_of(current_user)
     filters = Filters.from_args(request.args)
     minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
     found = results(db.session, get_definition(db.session, survey), scope, filters, minimum)
-    places = db.session.scalars(
-        db.select(Municipality)
-        .where(Municipality.region_code == survey.region_code)
-        .order_by(Municipality.name)
-    ).all()
     return render_template(
         "analysis/dashboard.html",
         survey=survey,
         found=found,
+        headlines=headlines(found),
         filters=filters,
-        municipalities=[m for m in places if scope.allows(m.code)],
+        municipalities=_municipalities(survey),
         age_bands=list(AGE_BANDS),
         bars=charts.bars,
         total_shares=charts.total_shares,
+    )
+
+
+def _survey(slug: str) -> Survey:
+    survey = find_survey(db.session, slug)
+    if survey is None:
+        abort(404)
+    return survey
+
+
+def _municipalities(survey: Survey) -> list[Municipality]:
+    """The survey region's municipalities the current user may see."""
+    scope = scope_of(current_user)
+    places = db.session.scalars(
+        select(Municipality)
+        .where(Municipality.region_code == survey.region_code)
+        .order_by(Municipality.name)
+    ).all()
+    return [m for m in places if scope.allows(m.code)]
+
+
+@bp.get("/<slug>/vrijwilligers")
+@roles_required(*RESULTS)
+def volunteer_list(slug: str) -> ResponseReturnValue:
+    """Who wants to help organise, with contact details: audited, scoped, permission only."""
+    scope = scope_of(current_user)
+    if not scope.volunteers:
+        abort(403)
+    survey = _survey(slug)
+    defn = get_definition(db.session, survey)
+    place = request.args.get("gemeente") or None
+    activity = request.args.get("activiteit") or None
+    rows = volunteers(db.session, defn, scope, place, activity)
+    record(db.session, current_user, "viewed_volunteers", survey.slug,
+           municipality=place or "", activity=activity or "", shown=len(rows))  # fmt: skip
+    db.session.commit()
+    response = make_response(
+        render_template(
+            "analysis/volunteers.html",
+            survey=survey,
+            rows=rows,
+            municipalities=_municipalities(survey),
+            activities=activity_choices(defn),
+            place=place,
+            activity=activity,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # contact details of minors
+    return response
+
+
+@bp.get("/<slug>/open")
+@roles_required(*RESULTS)
+def open_texts(slug: str) -> ResponseReturnValue:
+    """The open answers, searchable, with the dashboard's filters."""
+    survey = _survey(slug)
+    filters = Filters.from_args(request.args)
+    search = (request.args.get("zoek") or "")[:100]
+    found = open_answers(
+        db.session,
+        get_definition(db.session, survey),
+        scope_of(current_user),
+        filters,
+        search,
+        int(current_app.config["ANALYSIS_MINIMUM_GROUP"]),
+    )
+    return render_template(
+        "analysis/open.html",
+        survey=survey,
+        found=found,
+        filters=filters,
+        search=search,
+        limit=LIMIT,
+        minimum=current_app.config["ANALYSIS_MINIMUM_GROUP"],
+        municipalities=_municipalities(survey),
+        age_bands=list(AGE_BANDS),
     )

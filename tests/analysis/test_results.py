@@ -211,3 +211,37 @@ def test_responses_without_a_municipality_get_a_column_of_their_own(app, make_su
     ja = found.tables[0].rows[0].cells
     assert (ja[0].count, ja[1].count) == (6, 6)
     assert scoped.total == 0  # a limited analyst never sees responses without a municipality
+
+
+@pytest.mark.parametrize(
+    ("share", "words"),
+    [(0.36, "ruim een derde"), (1 / 3, "een derde"), (0.5, "de helft"), (0.48, "bijna de helft"),
+     (0.24, "bijna een kwart"), (0.26, "ruim een kwart"), (0.137, "ruim een op de tien"),
+     (0.62, "bijna twee derde"), (0.98, "vrijwel iedereen"), (0.02, "vrijwel niemand"),
+     (0.905, "negen op de tien")],
+)  # fmt: skip
+def test_quantifier_words(app, share: float, words: str) -> None:  # type: ignore[no-untyped-def]
+    from peiling.analysis.headlines import quantifier
+
+    with app.test_request_context("/"):
+        assert quantifier(share) == words
+
+
+def test_headlines_carry_the_exact_figure(app, generated) -> None:  # type: ignore[no-untyped-def]
+    from peiling.analysis.headlines import headlines
+
+    survey, posted = generated
+    with app.test_request_context("/"):
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        lines = headlines(results(db.session, defn, EVERYTHING, Filters()))
+    enough = Counter(f["q_genoeg_te_doen"][0] for f, _s, _w in posted)
+    top, count = enough.most_common(1)[0]
+    label = {"ruim": "Ja, meer dan genoeg", "genoeg": "Ja, genoeg",
+             "onvoldoende": "Nee, te weinig", "weet_niet": "Weet ik niet"}[top]  # fmt: skip
+    from peiling.analysis.headlines import quantifier
+
+    with app.test_request_context("/"):
+        words = quantifier(count / 300)
+    assert f"{count / 300 * 100:.0f}% ({words}) antwoordt ‘{label}’" in " ".join(lines)
+    helpers = sum(1 for f, _s, _w in posted if f.get("q_helpen") == ["ja"])
+    assert any(line.startswith(f"{helpers} deelnemers (") for line in lines)

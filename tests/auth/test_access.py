@@ -7,6 +7,8 @@ import pytest
 URLS = [
     "/analysis/",
     "/analysis/matrix/",
+    "/analysis/matrix/vrijwilligers",
+    "/analysis/matrix/open",
     "/beheer/gebruikers",
     "/beheer/logboek",
     "/account/wachtwoord",
@@ -30,6 +32,12 @@ USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analys
 EXPECTED = {
     "/analysis/": {"anonymous": 302},
     "/analysis/matrix/": {"anonymous": 302},
+    "/analysis/matrix/open": {"anonymous": 302},
+    "/analysis/matrix/vrijwilligers": {
+        "anonymous": 302,
+        "admin": 403,
+        "analyst_no_volunteers": 403,
+    },
     "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
     "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
     "/account/wachtwoord": {"anonymous": 302},

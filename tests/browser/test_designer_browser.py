@@ -134,6 +134,7 @@ def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page, 
         "/analysis/",
         "/analysis/jongerenpeiling-demo/",
         "/analysis/jongerenpeiling-demo/?leeftijd=12-15",
+        "/analysis/jongerenpeiling-demo/open",
         "/beheer/gebruikers",
         "/beheer/logboek",
         "/account/wachtwoord",
@@ -141,3 +142,7 @@ def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page, 
         page.goto(live_server + path)
         expect(page.locator("h1")).to_be_visible()
         assert_accessible(page)
+    researcher = staff_page(accounts["researcher"])  # may see volunteers' contact details
+    researcher.goto(f"{live_server}/analysis/jongerenpeiling-demo/vrijwilligers")
+    expect(researcher.locator("h1")).to_have_text("Vrijwilligers")
+    assert_accessible(researcher)
