@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from peiling.analysis import bp, charts
+from peiling.analysis.crosstab import crosstab, crosstab_questions
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import LIMIT, open_answers
 from peiling.analysis.results import AGE_BANDS, Filters, results
@@ -37,11 +38,17 @@ def dashboard(slug: str) -> ResponseReturnValue:
     scope = scope_of(current_user)
     filters = Filters.from_args(request.args)
     minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
-    found = results(db.session, get_definition(db.session, survey), scope, filters, minimum)
+    defn = get_definition(db.session, survey)
+    found = results(db.session, defn, scope, filters, minimum)
+    rows, columns = request.args.get("rij", ""), request.args.get("kolom", "")
+    table = crosstab(db.session, defn, scope, filters, rows, columns, minimum) if rows else None
     return render_template(
         "analysis/dashboard.html",
         survey=survey,
         found=found,
+        crosstab=table,
+        crosstab_questions=crosstab_questions(defn),
+        chosen=(rows, columns),
         headlines=headlines(found),
         filters=filters,
         municipalities=_municipalities(survey),

@@ -95,3 +95,15 @@ def test_labels_are_escaped_in_tables_and_charts(app, make_survey, logged_in) ->
 
 def test_unknown_survey_is_404(logged_in) -> None:  # type: ignore[no-untyped-def]
     assert logged_in("researcher").get("/analysis/bestaat-niet/").status_code == 404
+
+
+def test_crosstab_on_the_page(app, demo_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    store(app, demo_survey, [short_form("16", "GM0114")] * 6)
+    html = (
+        logged_in("researcher")
+        .get(f"/analysis/{demo_survey.slug}/?rij=genoeg_te_doen&kolom=organiseren")
+        .get_data(as_text=True)
+    )
+    assert "percentages per rij" in html
+    crosstab = html[html.index("percentages per rij") :]
+    assert row_of(crosstab, "Ja, genoeg") == ["0", "6", "6"]  # ja, nee, respondents

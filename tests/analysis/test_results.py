@@ -245,3 +245,34 @@ def test_headlines_carry_the_exact_figure(app, generated) -> None:  # type: igno
     assert f"{count / 300 * 100:.0f}% ({words}) antwoordt ‘{label}’" in " ".join(lines)
     helpers = sum(1 for f, _s, _w in posted if f.get("q_helpen") == ["ja"])
     assert any(line.startswith(f"{helpers} deelnemers (") for line in lines)
+
+
+def test_crosstab_equals_the_truth(app, generated) -> None:  # type: ignore[no-untyped-def]
+    from peiling.analysis.crosstab import crosstab
+
+    survey, posted = generated
+    with app.app_context():
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        single = crosstab(db.session, defn, EVERYTHING, Filters(), "genoeg_te_doen", "organiseren")
+        multi = crosstab(db.session, defn, EVERYTHING, Filters(), "activiteiten", "genoeg_te_doen")
+        emmen = crosstab(db.session, defn, Scope(frozenset({"GM0114"}), False), Filters(),
+                         "gemeente", "organiseren")  # fmt: skip
+        assert crosstab(db.session, defn, EVERYTHING, Filters(), "opmerking", "organiseren") is None
+    pairs = Counter((f["q_genoeg_te_doen"][0], f["q_organiseren"][0]) for f, _s, _w in posted)
+    rows = Counter(f["q_genoeg_te_doen"][0] for f, _s, _w in posted)
+    for i, (r, _label) in enumerate(single.row_labels):
+        assert single.row_totals[i] == rows[r]
+        for j, (c, _l) in enumerate(single.column_labels):
+            assert single.cells[i][j].count == pairs[(r, c)]
+            assert single.cells[i][j].base == rows[r]
+    # Multiple choice in the rows: a respondent counts once in every activity she picked.
+    picked = Counter(
+        (a, f["q_genoeg_te_doen"][0]) for f, _s, _w in posted for a in f.get("q_activiteiten", [])
+    )
+    per_activity = Counter(a for f, _s, _w in posted for a in f.get("q_activiteiten", []))
+    for i, (r, _label) in enumerate(multi.row_labels):
+        assert multi.row_totals[i] == per_activity[r]
+        for j, (c, _l) in enumerate(multi.column_labels):
+            assert multi.cells[i][j].count == picked[(r, c)]
+    assert [code for code, _label in emmen.row_labels] == ["GM0114"]  # nothing outside scope
+    assert emmen.row_totals == [sum(1 for f, _s, _w in posted if f["q_gemeente"] == ["GM0114"])]
