@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, render_template, request
+import tempfile
+import zipfile
+from pathlib import Path
+
+from flask import abort, current_app, make_response, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from peiling.analysis import bp, charts
+from peiling.analysis import bp, charts, workbook
 from peiling.analysis.crosstab import crosstab, crosstab_questions
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import LIMIT, open_answers
@@ -132,3 +136,76 @@ def open_texts(slug: str) -> ResponseReturnValue:
         municipalities=_municipalities(survey),
         age_bands=list(AGE_BANDS),
     )
+
+
+def _send_workbook(survey: Survey, municipality: str | None, name: str) -> ResponseReturnValue:
+    """Write the workbook to a temporary file (constant memory) and send it."""
+    scope = scope_of(current_user)
+    minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    path = Path(handle.name)
+    try:
+        request_ = workbook.Request(municipality, scope, minimum)
+        workbook.write(path, db.session, get_definition(db.session, survey), request_)
+        record(db.session, current_user, "exported", survey.slug, file=name)
+        db.session.commit()
+        response = send_file(path, as_attachment=True, download_name=name, max_age=0)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(lambda: path.unlink(missing_ok=True))
+    return response
+
+
+@bp.get("/<slug>/export.xlsx")
+@roles_required(*RESULTS)
+def export_region(slug: str) -> ResponseReturnValue:
+    """Everything the user may see of the survey, in one workbook."""
+    survey = _survey(slug)
+    return _send_workbook(survey, None, f"{survey.slug}.xlsx")
+
+
+@bp.get("/<slug>/export/<code>.xlsx")
+@roles_required(*RESULTS)
+def export_municipality(slug: str, code: str) -> ResponseReturnValue:
+    """One municipality's workbook (CBS code), next to the province where allowed."""
+    survey = _survey(slug)
+    if code not in {m.code for m in _municipalities(survey)}:
+        abort(404)  # not in the region, or not in the user's scope: it does not exist for her
+    return _send_workbook(survey, code, f"{survey.slug}-{code}.xlsx")
+
+
+@bp.get("/<slug>/export.zip")
+@roles_required(*RESULTS)
+def export_all(slug: str) -> ResponseReturnValue:
+    """Every municipality's workbook the user may see, in one zip (built on disk)."""
+    survey = _survey(slug)
+    scope = scope_of(current_user)
+    minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
+    defn = get_definition(db.session, survey)
+    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
+    handle.close()
+    target = Path(handle.name)
+    try:
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            for place in _municipalities(survey):
+                path = Path(folder) / f"{survey.slug}-{place.code}.xlsx"
+                workbook.write(path, db.session, defn, workbook.Request(place.code, scope, minimum))
+                archive.write(path, path.name)
+                path.unlink()
+        record(db.session, current_user, "exported", survey.slug, file=f"{survey.slug}.zip")
+        db.session.commit()
+        response = send_file(
+            target, as_attachment=True, download_name=f"{survey.slug}-gemeenten.zip", max_age=0
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(lambda: target.unlink(missing_ok=True))
+    return response

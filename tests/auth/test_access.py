@@ -9,6 +9,9 @@ URLS = [
     "/analysis/matrix/",
     "/analysis/matrix/vrijwilligers",
     "/analysis/matrix/open",
+    "/analysis/matrix/export.xlsx",
+    "/analysis/matrix/export/GM0114.xlsx",
+    "/analysis/matrix/export/GM0106.xlsx",
     "/beheer/gebruikers",
     "/beheer/logboek",
     "/account/wachtwoord",
@@ -33,6 +36,9 @@ EXPECTED = {
     "/analysis/": {"anonymous": 302},
     "/analysis/matrix/": {"anonymous": 302},
     "/analysis/matrix/open": {"anonymous": 302},
+    "/analysis/matrix/export.xlsx": {"anonymous": 302},
+    "/analysis/matrix/export/GM0114.xlsx": {"anonymous": 302},
+    "/analysis/matrix/export/GM0106.xlsx": {"anonymous": 302, "analyst_emmen": 404},
     "/analysis/matrix/vrijwilligers": {
         "anonymous": 302,
         "admin": 403,
@@ -56,6 +62,7 @@ def test_staff_url_access(logged_in, make_survey, url: str, user: str) -> None: 
     make_survey(slug="matrix")
     client = logged_in(user)
     response = client.get(url)
+    response.close()  # a download keeps its file open until then
     assert response.status_code == expected(url, user)
     if response.status_code == 302:
         assert response.headers["Location"].startswith("/login?next=")
