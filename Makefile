@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint format screenshots translations chromium wrk clean
+.PHONY: run test bench lint format screenshots translations chromium libreoffice wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: $(VENV)/.installed
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## test: install the test extras and Chromium, then run the whole suite
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium libreoffice
 	$(BIN)/pytest
 
 ## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL
@@ -51,6 +51,10 @@ format: $(VENV)/.installed-test
 # Playwright's own browser download does not work on these machines; Debian's does.
 chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# The workbook tests open every export in a real spreadsheet program (headless).
+libreoffice:
+	@command -v soffice >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui; }
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }

@@ -151,3 +151,29 @@ def test_zip_of_every_municipality_in_scope(app, demo_survey, logged_in) -> None
         assert len(zipfile.ZipFile(io.BytesIO(response.data)).namelist()) == 12  # Drenthe
     finally:
         response.close()
+
+
+def test_workbooks_open_in_a_real_spreadsheet_program(
+    app, demo_survey, logged_in, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is missing: `make test` installs libreoffice-calc-nogui"
+    store(app, demo_survey, [short_form("16", "GM0114")] * 6 + [short_form("17", "GM0106")] * 6)
+    client = logged_in("researcher")
+    files = []
+    for name, url in [("regio.xlsx", "export.xlsx"), ("emmen.xlsx", "export/GM0114.xlsx")]:
+        path = tmp_path / name
+        path.write_bytes(download(client, f"/analysis/{demo_survey.slug}/{url}"))
+        files.append(str(path))
+    done = subprocess.run(  # noqa: S603 - our own files, a fixed program
+        [soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), *files],
+        capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for name in ("regio.pdf", "emmen.pdf"):
+        pdf = (tmp_path / name).read_bytes()
+        assert pdf.startswith(b"%PDF") and len(pdf) > 2000
