@@ -79,6 +79,9 @@ def shoot_designer(root: str, password: str) -> None:
         page.goto(root + "/analysis/jongerenpeiling-demo/")
         page.locator("#r-genoeg_te_doen").scroll_into_view_if_needed()
         page.screenshot(path=OUT / "results.png")
+        page.set_viewport_size({"width": 800, "height": 1130})
+        page.goto(root + "/analysis/jongerenpeiling-demo/feitenblad/GM0114")
+        page.screenshot(path=OUT / "factsheet.png", full_page=True)
         browser.close()
 
 

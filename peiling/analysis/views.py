@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from peiling.analysis import bp, charts, workbook
 from peiling.analysis.crosstab import crosstab, crosstab_questions
+from peiling.analysis.factsheet import fact_sheet, pair_bars
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import LIMIT, open_answers
 from peiling.analysis.results import AGE_BANDS, Filters, results
@@ -209,3 +210,22 @@ def export_all(slug: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "no-store"
     response.call_on_close(lambda: target.unlink(missing_ok=True))
     return response
+
+
+@bp.get("/<slug>/feitenblad/<code>")
+@roles_required(*RESULTS)
+def factsheet(slug: str, code: str) -> ResponseReturnValue:
+    """One municipality's key figures on one printable A4 page."""
+    survey = _survey(slug)
+    place = next((m for m in _municipalities(survey) if m.code == code), None)
+    if place is None:
+        abort(404)
+    sheet = fact_sheet(
+        db.session,
+        get_definition(db.session, survey),
+        scope_of(current_user),
+        place.code,
+        place.name,
+        int(current_app.config["ANALYSIS_MINIMUM_GROUP"]),
+    )
+    return render_template("analysis/factsheet.html", survey=survey, sheet=sheet, bars=pair_bars)

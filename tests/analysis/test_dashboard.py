@@ -107,3 +107,17 @@ def test_crosstab_on_the_page(app, demo_survey, logged_in) -> None:  # type: ign
     assert "percentages per rij" in html
     crosstab = html[html.index("percentages per rij") :]
     assert row_of(crosstab, "Ja, genoeg") == ["0", "6", "6"]  # ja, nee, respondents
+
+
+def test_fact_sheet_beside_the_province(app, demo_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    store(app, demo_survey, [short_form("16", "GM0114")] * 6 + [
+        {**short_form("17", "GM0106"), "q_genoeg_te_doen": ["onvoldoende"]}] * 6)  # fmt: skip
+    url = f"/analysis/{demo_survey.slug}/feitenblad/GM0114"
+    html = logged_in("researcher").get(url).get_data(as_text=True)
+    assert "<h1>Emmen</h1>" in html and "6 deelnemers" in html and "provincie: 12" in html
+    # Emmen: all "Ja, genoeg"; the province: half.
+    assert ">100%</text>" in html and ">50%</text>" in html
+    own = logged_in("analyst_emmen").get(url).get_data(as_text=True)
+    assert "<h1>Emmen</h1>" in own and "rovincie" not in own
+    assert ">50%</text>" not in own  # nothing of the rest of the province for her
+    assert logged_in("analyst_emmen").get(url.replace("GM0114", "GM0106")).status_code == 404

@@ -26,3 +26,16 @@ def test_poster_fits_one_a4_page(accounts, live_server, staff_page, make_survey)
     shot = page.locator("img.qr").screenshot()
     (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)).convert("L"))
     assert code.text == f"{live_server}/p/poster-zomer?bron=school-12"
+
+
+def test_fact_sheet_fits_one_a4_page(accounts, live_server, staff_page, runner) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.test_form_browser import assert_accessible
+
+    assert runner.invoke(args=["demo", "--responses", "300", "--seed", "5"]).exit_code == 0
+    page = staff_page(accounts["researcher"])
+    page.goto(f"{live_server}/analysis/jongerenpeiling-demo/feitenblad/GM0114")
+    assert page.locator("h1").inner_text() == "Emmen"
+    assert page.locator("svg.pairs").count() >= 5
+    assert_accessible(page)
+    pdf = page.pdf(format="A4", print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
