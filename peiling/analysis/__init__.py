@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("analysis", __name__)
 
-from peiling.analysis import views  # noqa: E402,F401  (registers the routes on bp)
+from peiling.analysis import models, views  # noqa: E402,F401  (the table and the routes)

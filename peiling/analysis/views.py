@@ -6,8 +6,19 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from flask import abort, current_app, make_response, render_template, request, send_file
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,7 +30,9 @@ from peiling.analysis.open_answers import LIMIT, open_answers
 from peiling.analysis.results import AGE_BANDS, Filters, results
 from peiling.analysis.services import survey_overview
 from peiling.analysis.volunteers import activity_choices, volunteers
+from peiling.analysis.weighting import TargetError, parse_targets, save_targets, targets, weighting
 from peiling.auth.access import RESULTS, roles_required, scope_of
+from peiling.auth.models import Role
 from peiling.auth.services import record
 from peiling.extensions import db
 from peiling.geo import Municipality
@@ -45,6 +58,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
     minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
     defn = get_definition(db.session, survey)
     found = results(db.session, defn, scope, filters, minimum)
+    weighted = weighting(db.session, defn, scope, filters)
     rows, columns = request.args.get("rij", ""), request.args.get("kolom", "")
     table = crosstab(db.session, defn, scope, filters, rows, columns, minimum) if rows else None
     return render_template(
@@ -52,6 +66,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         survey=survey,
         found=found,
         crosstab=table,
+        weighted=weighted,
         crosstab_questions=crosstab_questions(defn),
         chosen=(rows, columns),
         headlines=headlines(found),
@@ -229,3 +244,30 @@ def factsheet(slug: str, code: str) -> ResponseReturnValue:
         int(current_app.config["ANALYSIS_MINIMUM_GROUP"]),
     )
     return render_template("analysis/factsheet.html", survey=survey, sheet=sheet, bars=pair_bars)
+
+
+@bp.route("/<slug>/weging", methods=["GET", "POST"])
+@roles_required(Role.RESEARCHER)
+def weights(slug: str) -> ResponseReturnValue:
+    """Upload the population targets (CSV) the results are weighted to."""
+    survey = _survey(slug)
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("bestand")
+        content = upload.read(1024 * 1024).decode("utf-8-sig", "replace") if upload else ""
+        try:
+            rows = parse_targets(db.session, survey, content)
+        except TargetError as exc:
+            problems = exc.problems
+        else:
+            save_targets(db.session, survey, rows)
+            record(db.session, current_user, "changed", survey.slug, weighting=len(rows))
+            db.session.commit()
+            flash(_("De %(n)s doelen zijn bewaard.", n=len(rows)))
+            return redirect(url_for(".weights", slug=slug))
+    return render_template(
+        "analysis/weights.html",
+        survey=survey,
+        rows=targets(db.session, survey.id),
+        problems=problems,
+    ), (422 if problems else 200)

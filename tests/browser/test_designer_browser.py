@@ -146,3 +146,6 @@ def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page, 
     researcher.goto(f"{live_server}/analysis/jongerenpeiling-demo/vrijwilligers")
     expect(researcher.locator("h1")).to_have_text("Vrijwilligers")
     assert_accessible(researcher)
+    researcher.goto(f"{live_server}/analysis/jongerenpeiling-demo/weging")
+    expect(researcher.locator("h1")).to_have_text("Weging")
+    assert_accessible(researcher)

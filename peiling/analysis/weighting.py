@@ -1,0 +1,230 @@
+"""Weighting results to population targets by raking (iterative proportional fitting).
+
+Targets come as a CSV of municipality, age band, (gender) and population. Respondents are
+grouped into cells by municipality and age band in SQL; raking adjusts one weight per cell
+until the weighted respondents match the population's margins (scaled to the number of
+respondents, so the average weight is 1). Gender is used once responses carry it (the
+panel's members do; a flash poll does not ask it) and is reported as unused until then.
+The arithmetic is a few lines over a handful of cells, so no library is needed for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import case, delete, distinct, func, select
+from sqlalchemy.orm import Session
+
+from peiling.analysis.models import WeightTarget
+from peiling.analysis.results import AGE_BANDS, MANY_ROWS, Filters, response_conditions
+from peiling.auth.access import Scope
+from peiling.geo import Municipality
+from peiling.surveys.definition import SurveyDef
+from peiling.surveys.models import Answer, QuestionType, Response, Survey
+
+Cell = tuple[str | None, str | None]  # (municipality code, age band)
+MAX_ROWS = 5000
+MAX_ITERATIONS = 200
+TOLERANCE = 1e-10
+
+
+class TargetError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def parse_targets(session: Session, survey: Survey, content: str) -> list[WeightTarget]:
+    """Rows of a targets CSV (gemeente, leeftijd, geslacht, aantal; ; or , separated).
+
+    Raises TargetError naming every bad row; nothing is half-read."""
+    places = set(session.scalars(select(Municipality.code).where(
+        Municipality.region_code == survey.region_code)))  # fmt: skip
+    dialect = csv.Sniffer().sniff(content[:2000], delimiters=";,") if content.strip() else "excel"
+    reader = csv.DictReader(io.StringIO(content), dialect=dialect)
+    columns = {c.strip().lower() for c in reader.fieldnames or []}
+    if not {"aantal"} <= columns or not columns & {"gemeente", "leeftijd", "geslacht"}:
+        raise TargetError([_("De kolommen moeten heten: gemeente, leeftijd, geslacht, aantal.")])
+    rows, problems, seen = [], [], set()
+    for number, raw in enumerate(reader, start=2):
+        if number > MAX_ROWS:
+            raise TargetError([_("Meer dan %(n)s rijen.", n=MAX_ROWS)])
+        record = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        place = record.get("gemeente") or None
+        band = (record.get("leeftijd") or "").replace("–", "-") or None
+        gender = record.get("geslacht") or None
+        where = _("rij %(n)s", n=number)
+        if place and place not in places:
+            problems.append(_("%(where)s: onbekende gemeente %(code)s", where=where, code=place))
+        if band and band not in AGE_BANDS:
+            problems.append(_("%(where)s: leeftijd moet een van %(bands)s zijn", where=where,
+                              bands=", ".join(AGE_BANDS)))  # fmt: skip
+        if not record.get("aantal", "").isdigit() or int(record["aantal"]) <= 0:
+            problems.append(_("%(where)s: aantal moet een positief heel getal zijn", where=where))
+            continue
+        if (place, band, gender) in seen:
+            problems.append(_("%(where)s: deze combinatie staat er al", where=where))
+        seen.add((place, band, gender))
+        rows.append(WeightTarget(municipality_code=place, age_band=band, gender=gender,
+                                 population=int(record["aantal"])))  # fmt: skip
+    if problems:
+        raise TargetError(problems)
+    if not rows:
+        raise TargetError([_("Het bestand bevat geen rijen.")])
+    return rows
+
+
+def save_targets(session: Session, survey: Survey, rows: list[WeightTarget]) -> None:
+    session.execute(delete(WeightTarget).where(WeightTarget.survey_id == survey.id))
+    for row in rows:
+        row.survey_id = survey.id
+        session.add(row)
+
+
+def targets(session: Session, survey_id: int) -> list[WeightTarget]:
+    return list(session.scalars(select(WeightTarget).where(WeightTarget.survey_id == survey_id)))
+
+
+def age_band_of(age_column: object) -> object:
+    """SQL: the age band of an age (NULL outside every band)."""
+    return case(
+        *[(age_column.between(low, high), band) for band, (low, high) in AGE_BANDS.items()],  # type: ignore[attr-defined]
+        else_=None,
+    )
+
+
+def rake(cells: dict[Cell, int], margins: dict[int, dict[str, float]]) -> dict[Cell, float]:
+    """One weight per cell so that the weighted respondents match every margin.
+
+    `margins[i]` maps the categories of cell dimension i (0: municipality, 1: age band) to
+    their population share. Respondents in a category without a target keep their weight
+    on that dimension, and so do categories without respondents.
+    """
+    total = sum(cells.values())
+    weights = dict.fromkeys(cells, 1.0)
+    for _round in range(MAX_ITERATIONS):
+        largest = 0.0
+        for dim, shares in margins.items():
+            known = sum(shares.values())
+            if not known:
+                continue
+            weighted: dict[str, float] = defaultdict(float)
+            for cell, n in cells.items():
+                weighted[cell[dim] or ""] += n * weights[cell]
+            covered = sum(w for category, w in weighted.items() if category in shares)
+            for cell in cells:
+                category = cell[dim] or ""
+                if category in shares and weighted[category]:
+                    want = shares[category] / known * covered
+                    factor = want / weighted[category]
+                    largest = max(largest, abs(factor - 1))
+                    weights[cell] *= factor
+        if largest < TOLERANCE:
+            break
+    # The weights average 1 over the respondents.
+    mean = sum(n * weights[c] for c, n in cells.items()) / total if total else 1.0
+    return {cell: w / mean for cell, w in weights.items()}
+
+
+def effective_size(cells: dict[Cell, int], weights: dict[Cell, float]) -> float:
+    """Kish's effective sample size: (Σw)² / Σw²."""
+    total = sum(n * weights[c] for c, n in cells.items())
+    squares = sum(n * weights[c] ** 2 for c, n in cells.items())
+    return total * total / squares if squares else 0.0
+
+
+@dataclass
+class Weighting:
+    weights: dict[Cell, float]
+    respondents: int
+    effective: float
+    dimensions: list[str]  # which margins were used
+    unused: list[str] = field(default_factory=list)  # target columns the responses lack
+    # (question id, answer code) -> weighted share of the respondents who answered
+    shares: dict[tuple[int, str], float] = field(default_factory=dict)
+
+
+def weighting(
+    session: Session, defn: SurveyDef, scope: Scope, filters: Filters
+) -> Weighting | None:
+    """Weights for the respondents in view and every closed answer's weighted share; None
+    when the survey has no targets."""
+    rows = targets(session, defn.id)
+    if not rows:
+        return None
+    band = age_band_of(Response.age)
+    stmt = (
+        select(Response.municipality_code, band, func.count())
+        .where(*response_conditions(defn.id, scope, filters))
+        .group_by(Response.municipality_code, band)
+    )
+    cells: dict[Cell, int] = {(m, b): n for m, b, n in session.execute(stmt)}
+    margins: dict[int, dict[str, float]] = {0: defaultdict(float), 1: defaultdict(float)}
+    for row in rows:
+        if row.municipality_code:
+            margins[0][row.municipality_code] += row.population
+        if row.age_band:
+            margins[1][row.age_band] += row.population
+    used = [name for dim, name in ((0, "gemeente"), (1, "leeftijd")) if margins[dim]]
+    unused = ["geslacht"] if any(r.gender for r in rows) else []
+    weights = rake(cells, {d: dict(m) for d, m in margins.items() if m})
+    result = Weighting(weights, sum(cells.values()), effective_size(cells, weights), used, unused)
+    result.shares = _weighted_shares(session, defn, scope, filters, weights)
+    return result
+
+
+def _weighted_shares(
+    session: Session,
+    defn: SurveyDef,
+    scope: Scope,
+    filters: Filters,
+    weights: dict[Cell, float],
+) -> dict[tuple[int, str], float]:
+    """Per closed question and answer: Σ weights of those who gave it / Σ weights of those
+    who answered the question (for multiple choice: who picked anything)."""
+    band = age_band_of(Response.age)
+    key_text = func.coalesce(Answer.value_text, "")
+    base = (
+        select(Answer.question_id, Answer.option_id, key_text, Answer.value_number,
+               Response.municipality_code, band, func.count(distinct(Answer.response_id)))
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.survey_id == defn.id, *response_conditions(defn.id, scope, filters))
+        .group_by(Answer.question_id, Answer.option_id, key_text, Answer.value_number,
+                  Response.municipality_code, band)
+    )  # fmt: skip
+    by_id = {q.id: q for q in defn.questions}
+    codes = {o.id: o.code for q in defn.questions for o in q.options if o.id is not None}
+    given: dict[tuple[int, str], float] = defaultdict(float)
+    answered: dict[int, float] = defaultdict(float)
+    for question_id, option_id, text, number, place, age_band, n in session.execute(base):
+        q = by_id.get(question_id)
+        if q is None or q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
+            continue
+        weight = weights.get((place, age_band), 1.0) * n
+        if option_id is not None:
+            code = codes.get(option_id, "?")
+            if q.type is QuestionType.VOLUNTEER:
+                continue  # activities; the ja/nee row is the answer
+        elif number is not None:
+            code = f"{number:g}"
+        else:
+            code = text
+        given[(question_id, code)] += weight
+        if q.type not in MANY_ROWS:
+            answered[question_id] += weight
+    many = [q.id for q in defn.questions if q.type in MANY_ROWS]
+    if many:
+        respondents = (
+            select(Answer.question_id, Response.municipality_code, band,
+                   func.count(distinct(Answer.response_id)))
+            .join(Response, Response.id == Answer.response_id)
+            .where(Answer.question_id.in_(many), *response_conditions(defn.id, scope, filters))
+            .group_by(Answer.question_id, Response.municipality_code, band)
+        )  # fmt: skip
+        for question_id, place, age_band, n in session.execute(respondents):
+            answered[question_id] += weights.get((place, age_band), 1.0) * n
+    return {key: value / answered[key[0]] for key, value in given.items() if answered.get(key[0])}
