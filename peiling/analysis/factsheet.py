@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from peiling.analysis.headlines import headlines
 from peiling.analysis.results import Filters, QuestionTable, Results, results
+from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import QuestionType
@@ -23,6 +24,7 @@ class FactSheet:
     own: Results
     province: Results | None  # None for users limited to some municipalities
     lines: list[str]
+    weighted: Weighting | None = None  # the municipality's figures weighted, if targets exist
 
     def tables(self) -> list[tuple[QuestionTable, QuestionTable | None]]:
         other = {t.question.code: t for t in self.province.tables} if self.province else {}
@@ -40,7 +42,8 @@ def fact_sheet(
     province = (
         results(session, defn, scope, Filters(), minimum) if scope.municipalities is None else None
     )
-    return FactSheet(name, own, province, headlines(own))
+    weighted = weighting(session, defn, scope, Filters(municipalities=(code,)))
+    return FactSheet(name, own, province, headlines(own), weighted)
 
 
 def pair_bars(

@@ -20,8 +20,16 @@ from sqlalchemy.orm import Session
 
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import open_answers
-from peiling.analysis.results import AMSTERDAM, Filters, Results, results
+from peiling.analysis.results import (
+    AMSTERDAM,
+    Filters,
+    QuestionTable,
+    Results,
+    response_conditions,
+    results,
+)
 from peiling.analysis.volunteers import volunteers
+from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
 from peiling.surveys.definition import QuestionDef, SurveyDef
@@ -54,7 +62,8 @@ def write(path: Path, session: Session, defn: SurveyDef, request: Request) -> No
     )
     styles = _styles(book)
     _summary(book, styles, defn, found, request)
-    chart_ranges = _tables(book, styles, found, province)
+    weighted = weighting(session, defn, scope, filters)
+    chart_ranges = _tables(book, styles, found, province, weighted)
     _charts(book, chart_ranges)
     _open_answers(book, styles, session, defn, scope, filters, request.minimum)
     if scope.volunteers:
@@ -142,20 +151,18 @@ ChartRange = tuple[str, int, int, int]  # question text, first row, last row, sh
 
 
 def _tables(
-    book: Any, styles: dict[str, Any], found: Results, province: Results | None
+    book: Any,
+    styles: dict[str, Any],
+    found: Results,
+    province: Results | None,
+    weighted: Weighting | None,
 ) -> list[ChartRange]:
     """Every closed question: counts and shares (number-formatted) per column group."""
     sheet = book.add_worksheet("Tabellen")
-    groups = [(c.name or "Onbekend", i) for i, c in enumerate(found.columns) if not c.total]
-    if len(groups) != 1:
-        groups.insert(0, ("Totaal", 0))
-    names = ["Vraag", "Code", "Antwoord"]
-    for name, _i in groups:
-        names += [f"{name}: aantal", f"{name}: %"]
-    if province is not None:
-        names += ["Provincie: aantal", "Provincie: %"]
+    groups, names = _table_columns(found, province, weighted)
     _header(sheet, styles, names, [40, 16, 32] + [12] * (len(names) - 3))
     sheet.autofilter(0, 0, 0, len(names) - 1)
+    weighted_col = len(names) - 1
     ranges: list[ChartRange] = []
     row = 1
     other = {t.question.code: t for t in province.tables} if province else {}
@@ -165,27 +172,61 @@ def _tables(
             text(sheet, row, 0, table.question.text)
             text(sheet, row, 1, table.question.code)
             text(sheet, row, 2, answer.label)
-            col = 3
-            for _name, i in groups:
-                _cell(sheet, row, col, answer.cells[i], styles, found.minimum)
-                col += 2
+            cells = [answer.cells[i] for _name, i in groups]
             if table.question.code in other:
-                _cell(sheet, row, col, other[table.question.code].rows[r].cells[0], styles,
-                      found.minimum)  # fmt: skip
+                cells.append(other[table.question.code].rows[r].cells[0])
+            for k, cell in enumerate(cells):
+                _cell(sheet, row, 3 + 2 * k, cell, styles, found.minimum)
+            if weighted is not None:
+                share = weighted.shares.get((table.question.id, answer.code), 0.0)
+                _weighted(sheet, row, weighted_col, share, cells[0], styles, found.minimum)
             row += 1
-        text(sheet, row, 0, table.question.text)
-        text(sheet, row, 1, table.question.code)
-        text(sheet, row, 2, "Beantwoord (n)")
-        for k, (_name, i) in enumerate(groups):
-            answered = table.answered[i]
-            if answered.hidden:
-                text(sheet, row, 3 + 2 * k, f"<{found.minimum}")
-            else:
-                sheet.write_number(row, 3 + 2 * k, answered.count)
+        _answered_row(sheet, row, table, groups, found.minimum)
         if table.rows:
             ranges.append((table.question.text, first, row - 1, 4))
         row += 1
     return ranges
+
+
+def _table_columns(
+    found: Results, province: Results | None, weighted: Weighting | None
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """The column groups of Tabellen (name, index into the results' columns) and headers."""
+    groups = [(c.name or "Onbekend", i) for i, c in enumerate(found.columns) if not c.total]
+    if len(groups) != 1:
+        groups.insert(0, ("Totaal", 0))
+    names = ["Vraag", "Code", "Antwoord"]
+    for name, _i in groups:
+        names += [f"{name}: aantal", f"{name}: %"]
+    if province is not None:
+        names += ["Provincie: aantal", "Provincie: %"]
+    if weighted is not None:
+        names.append("Gewogen %")
+    return groups, names
+
+
+def _answered_row(
+    sheet: Any, row: int, table: QuestionTable, groups: list[tuple[str, int]], minimum: int
+) -> None:
+    text(sheet, row, 0, table.question.text)
+    text(sheet, row, 1, table.question.code)
+    text(sheet, row, 2, "Beantwoord (n)")
+    for k, (_name, i) in enumerate(groups):
+        answered = table.answered[i]
+        if answered.hidden:
+            text(sheet, row, 3 + 2 * k, f"<{minimum}")
+        else:
+            sheet.write_number(row, 3 + 2 * k, answered.count)
+
+
+def _weighted(
+    sheet: Any, row: int, col: int, share: float, cell: Any, styles: dict[str, Any], minimum: int
+) -> None:
+    """A weighted share, hidden wherever the unweighted figure is."""
+    if cell.hidden:
+        text(sheet, row, col, f"<{minimum}")
+    else:
+        sheet.write_number(row, col, share, styles["pct"])
 
 
 def _cell(sheet: Any, row: int, col: int, cell: Any, styles: dict[str, Any], minimum: int) -> None:
@@ -292,7 +333,6 @@ def _data(
     filters: Filters,
 ) -> None:
     """One row per response, labels not codes, streamed from the database."""
-    from peiling.analysis.results import response_conditions
 
     sheet = book.add_worksheet("Data")
     columns = _data_columns(defn)

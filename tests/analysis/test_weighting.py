@@ -138,3 +138,31 @@ def test_upload_and_see_weighted_beside_unweighted(app, demo_survey, logged_in) 
     html = client.get(f"/analysis/{demo_survey.slug}/").get_data(as_text=True)
     assert "Totaal gewogen" in html and "Gewogen naar gemeente, leeftijd" in html
     assert logged_in("analyst").get(url).status_code == 403
+
+
+def test_weighted_shares_in_the_workbook_and_fact_sheet(app, demo_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from tests.analysis.test_dashboard import short_form, store
+    from tests.analysis.test_workbook import download
+
+    # Emmen: 6 of 12-15 (all "genoeg"), 6 of 16-19 (all "onvoldoende"); targets 3:1 by age.
+    store(app, demo_survey, [short_form("13", "GM0114")] * 6 + [
+        {**short_form("17", "GM0114"), "q_genoeg_te_doen": ["onvoldoende"]}] * 6)  # fmt: skip
+    with app.test_request_context("/"):
+        survey = db.session.get(Survey, demo_survey.id)
+        for row in parse_targets(
+            db.session, survey, "gemeente;leeftijd;aantal\n;12-15;3000\n;16-19;1000"
+        ):
+            row.survey_id = survey.id
+            db.session.add(row)
+        db.session.commit()
+    client = logged_in("researcher")
+    content = download(client, f"/analysis/{demo_survey.slug}/export/GM0114.xlsx")
+    tables = pd.read_excel(io.BytesIO(content), sheet_name="Tabellen")
+    enough = tables[tables["Code"] == "genoeg_te_doen"].set_index("Antwoord")
+    assert enough.loc["Ja, genoeg", "Emmen: %"] == pytest.approx(0.5)  # unweighted
+    assert enough.loc["Ja, genoeg", "Gewogen %"] == pytest.approx(0.75)  # 3:1 by age
+    assert enough.loc["Nee, te weinig", "Gewogen %"] == pytest.approx(0.25)
+    sheet = client.get(f"/analysis/{demo_survey.slug}/feitenblad/GM0114").get_data(as_text=True)
+    assert "Ja, genoeg 75%" in sheet and "Nee, te weinig 25%" in sheet
