@@ -32,9 +32,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test chromium libreoffice
 	$(BIN)/pytest
 
-## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL
+## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL,
+## then the results page and the workbooks at 10,000 and 100,000 responses (BENCH_ANALYSIS_SIZES)
 bench: $(VENV)/.installed-test wrk
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.analysis
 
 ## screenshots: render the README's screenshots (docs/screenshots/) in Chromium
 screenshots: $(VENV)/.installed-test chromium

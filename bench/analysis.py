@@ -1,0 +1,312 @@
+"""make bench-analysis: the results page and the Excel workbooks at 10,000 to 1,000,000
+responses, on PostgreSQL and on SQLite.
+
+For each size and database it generates that many responses to a 20-question survey
+(written straight into the tables: COPY on PostgreSQL, executemany on SQLite, with the
+answers a real submission would store), then measures
+  - the dashboard's server time (analysis.results for the whole survey, as the page runs it),
+  - the time and peak memory of one municipality's workbook and of the whole region's,
+    each written in a fresh process (peak RSS from getrusage), and
+  - as the baseline, the same Excel writer (xlsxwriter, constant memory) writing the same
+    number of Data cells with no database involved.
+Bounded: BENCH_ANALYSIS_SIZES (default 10000,100000), BENCH_ANALYSIS_DATABASES
+(default postgresql,sqlite). Nothing it creates outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CHUNK = 20_000
+
+SINGLE = 10
+MULTI = 3
+# Data sheet: 6 fixed columns, one per question but the multiple-choice ones, 6 per those.
+DATA_COLUMNS = 6 + (20 - MULTI) + 6 * MULTI
+
+
+def definition() -> dict[str, Any]:
+    """A 20-question poll: age, municipality, 10 single and 3 multiple choice, 2 grades,
+    yes/no, an agree scale and an open question."""
+    options = [{"code": f"o{k}", "label": f"Antwoord {k}"} for k in range(1, 5)]
+    many = [{"code": f"m{k}", "label": f"Keuze {k}"} for k in range(1, 7)]
+    questions: list[dict[str, Any]] = [
+        {"code": "leeftijd", "type": "age", "text": "Leeftijd?", "required": True},
+        {"code": "gemeente", "type": "municipality", "text": "Gemeente?", "required": True},
+    ]
+    questions += [
+        {"code": f"enkel{i}", "type": "single_choice", "text": f"Vraag {i}?", "options": options}
+        for i in range(1, SINGLE + 1)
+    ]
+    questions += [
+        {"code": f"meer{i}", "type": "multiple_choice", "text": f"Keuzes {i}?", "options": many}
+        for i in range(1, MULTI + 1)
+    ]
+    questions += [
+        {"code": "cijfer1", "type": "grade", "text": "Cijfer 1?"},
+        {"code": "cijfer2", "type": "grade", "text": "Cijfer 2?"},
+        {"code": "janee", "type": "yes_no", "text": "Ja of nee?"},
+        {"code": "eens", "type": "agree_scale", "text": "Stelling?"},
+        {"code": "opmerking", "type": "long_text", "text": "Nog iets?"},
+    ]
+    return {"slug": "bench-analyse", "title": "Analysebench", "status": "open",
+            "region": "drenthe", "pages": [{"questions": questions}]}  # fmt: skip
+
+
+def generate(app: Any, count: int, seed: int = 1) -> int:
+    """Store `count` responses with their answers; return the survey id."""
+    from peiling.extensions import db
+    from peiling.surveys.cli import import_definition
+    from peiling.surveys.models import Question
+
+    with app.app_context():
+        survey = import_definition(definition())
+        questions = {q.code: q for q in db.session.scalars(
+            sa.select(Question).where(Question.survey_id == survey.id))}  # fmt: skip
+        places = [m for m, in db.session.execute(sa.text(
+            "SELECT code FROM municipality WHERE region_code = 'drenthe'"))]  # fmt: skip
+        survey_id = survey.id
+        engine = db.engine
+        start = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM response")) or 0
+        option_ids = {code: [o.id for o in q.options] for code, q in questions.items()}
+        ids = {code: q.id for code, q in questions.items()}
+    rng = random.Random(seed)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    responses, answers = [], []
+    for n in range(count):
+        rid = start + n + 1
+        place = rng.choice(places)
+        age = rng.randint(12, 25)
+        responses.append((rid, survey_id, secrets.token_hex(16), place, age, None, "nl",
+                          now + timedelta(seconds=rng.randint(0, 30 * 86400))))  # fmt: skip
+        answers.append((rid, survey_id, ids["leeftijd"], None, place, float(age), None))
+        answers.append((rid, survey_id, ids["gemeente"], None, place, None, place))
+        for i in range(1, SINGLE + 1):
+            code = f"enkel{i}"
+            answers.append((rid, survey_id, ids[code], rng.choice(option_ids[code]), place,
+                            None, None))  # fmt: skip
+        for i in range(1, MULTI + 1):
+            code = f"meer{i}"
+            for option in rng.sample(option_ids[code], rng.randint(1, 3)):
+                answers.append((rid, survey_id, ids[code], option, place, None, None))
+        for code in ("cijfer1", "cijfer2"):
+            answers.append((rid, survey_id, ids[code], None, place, float(rng.randint(1, 10)),
+                            None))  # fmt: skip
+        for code in ("janee", "eens"):
+            answers.append((rid, survey_id, ids[code], rng.choice(option_ids[code]), place,
+                            None, None))  # fmt: skip
+        if rng.random() < 0.2:
+            answers.append((rid, survey_id, ids["opmerking"], None, place, None,
+                            "Meer te doen in de zomer, graag iets bij het meer."))  # fmt: skip
+        if len(answers) >= CHUNK * 20 or n == count - 1:
+            _store(engine, responses, answers)
+            responses, answers = [], []
+    return survey_id
+
+
+RESPONSE_COLUMNS = ("id", "survey_id", "submission_token", "municipality_code", "age", "source",
+                    "language", "submitted_at")  # fmt: skip
+ANSWER_COLUMNS = ("response_id", "survey_id", "question_id", "option_id", "municipality_code",
+                  "value_number", "value_text")  # fmt: skip
+
+
+def _store(engine: sa.Engine, responses: list[tuple], answers: list[tuple]) -> None:  # type: ignore[type-arg]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            for table, columns, rows in (("response", RESPONSE_COLUMNS, responses),
+                                         ("answer", ANSWER_COLUMNS, answers)):  # fmt: skip
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        else:
+            marks = lambda n: ", ".join("?" * n)  # noqa: E731
+            raw = conn.connection.driver_connection
+            raw.executemany(  # type: ignore[union-attr]
+                f"INSERT INTO response ({', '.join(RESPONSE_COLUMNS)}) VALUES ({marks(8)})",  # noqa: S608 - fixed names
+                [(*r[:7], r[7].isoformat(sep=" ")) for r in responses],
+            )
+            raw.executemany(  # type: ignore[union-attr]
+                f"INSERT INTO answer ({', '.join(ANSWER_COLUMNS)}) VALUES ({marks(7)})",  # noqa: S608
+                answers,
+            )
+
+
+@contextmanager
+def database(kind: str) -> Iterator[dict[str, Any]]:
+    """Settings for an app on a database of the bench's own, dropped afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="peiling-analysis-"))
+    try:
+        if kind == "sqlite":
+            yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite",
+                   "SECRET_KEY": "bench", "instance": folder}  # fmt: skip
+            return
+        schema = "peiling_bench_" + secrets.token_hex(4)
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+            yield {"SQLALCHEMY_DATABASE_URI": PG_URL, "SQLALCHEMY_ENGINE_OPTIONS": options,
+                   "SECRET_KEY": "bench", "instance": folder}  # fmt: skip
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    finally:
+        for path in sorted(folder.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        folder.rmdir()
+
+
+def make_app(settings: dict[str, Any]) -> Any:
+    from flask_migrate import upgrade
+
+    from peiling import create_app
+
+    config = {k: v for k, v in settings.items() if k != "instance"}
+    app = create_app(config)
+    app.instance_path = str(settings["instance"])
+    with app.app_context():
+        upgrade()
+        if app.extensions["sqlalchemy"].engines[None].dialect.name == "postgresql":
+            app.extensions["sqlalchemy"].session().execute(sa.text("SELECT 1"))
+    return app
+
+
+def dashboard_time(app: Any, survey_id: int, repeat: int = 3) -> float:
+    """Median seconds for everything the dashboard computes for the whole survey."""
+    from peiling.analysis.results import Filters, results
+    from peiling.analysis.weighting import weighting
+    from peiling.auth.access import Scope
+    from peiling.extensions import db
+    from peiling.surveys.definition import get_definition
+    from peiling.surveys.models import Survey
+
+    times = []
+    with app.test_request_context("/"):
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE answer; ANALYZE response"))
+        defn = get_definition(db.session, db.session.get(Survey, survey_id))
+        for _ in range(repeat):
+            start = time.perf_counter()
+            results(db.session, defn, Scope(None, True), Filters())
+            weighting(db.session, defn, Scope(None, True), Filters())
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def workbook_run(
+    settings: dict[str, Any], survey_id: int, municipality: str | None
+) -> dict[str, float]:
+    """Write one workbook in a fresh process; its seconds, peak RSS and the file's size."""
+    child = {**{k: (str(v) if k == "instance" else v) for k, v in settings.items()},
+             "survey_id": survey_id, "municipality": municipality}  # fmt: skip
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.analysis", "--write-workbook", json.dumps(child)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _write_workbook(raw: str) -> None:
+    settings = json.loads(raw)
+    settings["instance"] = Path(settings["instance"])
+    survey_id, municipality = settings.pop("survey_id"), settings.pop("municipality")
+    from peiling import create_app
+
+    app = create_app({k: v for k, v in settings.items() if k != "instance"})
+    from peiling.analysis import workbook
+    from peiling.auth.access import Scope
+    from peiling.extensions import db
+    from peiling.surveys.definition import get_definition
+    from peiling.surveys.models import Survey
+
+    with app.test_request_context("/"), tempfile.TemporaryDirectory() as folder:
+        defn = get_definition(db.session, db.session.get(Survey, survey_id))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        path = Path(folder) / "out.xlsx"
+        workbook.write(path, db.session, defn, workbook.Request(municipality, Scope(None, True)))
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        size = path.stat().st_size / 1e6
+        print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024,
+                          "grew_mb": (peak - before) / 1024, "size_mb": size}))  # fmt: skip
+
+
+def baseline(rows: int, columns: int) -> float:
+    """Seconds for xlsxwriter (constant memory) to write rows × columns like the Data sheet."""
+    import xlsxwriter
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        book = xlsxwriter.Workbook(f"{folder}/raw.xlsx", {"constant_memory": True})
+        sheet = book.add_worksheet("Data")
+        for r in range(rows):
+            for c in range(columns):
+                if c % 3:
+                    sheet.write_number(r, c, r + c)
+                else:
+                    sheet.write_string(r, c, "Antwoord 3")
+        book.close()
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    sizes = [int(s) for s in os.environ.get("BENCH_ANALYSIS_SIZES", "10000,100000").split(",")]
+    kinds = os.environ.get("BENCH_ANALYSIS_DATABASES", "postgresql,sqlite").split(",")
+    print("== The results page and the workbooks, by number of responses ==")
+    print(f"   20 questions, about 23 answer rows per response; Data sheet: {DATA_COLUMNS} columns")
+    for kind in kinds:
+        for size in sizes:
+            with database(kind) as settings:
+                app = make_app(settings)
+                start = time.perf_counter()
+                survey_id = generate(app, size)
+                made = time.perf_counter() - start
+                dash = dashboard_time(app, survey_id)
+                from peiling.extensions import db
+
+                with app.app_context():
+                    db.engine.dispose()
+                one = workbook_run(settings, survey_id, "GM0114")
+                region = workbook_run(settings, survey_id, None)
+                raw = baseline(size, DATA_COLUMNS)
+                print(f"   {kind:10s} {size:>9,} responses (generated in {made:.0f} s)")
+                print(f"      dashboard {dash:.3f} s")
+                print(
+                    f"      workbook Emmen   {one['seconds']:.1f} s, peak {one['peak_mb']:.0f} MB"
+                )
+                print(f"      workbook region  {region['seconds']:.1f} s, peak "
+                      f"{region['peak_mb']:.0f} MB, {region['size_mb']:.1f} MB file; "
+                      f"raw writing of the same Data cells {raw:.1f} s "
+                      f"(ratio {region['seconds'] / raw:.2f})")  # fmt: skip
+                sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-workbook":
+        _write_workbook(sys.argv[2])
+    else:
+        raise SystemExit(main())
