@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from peiling.analysis import bp, charts, workbook
+from peiling.analysis import bp, charts, exports, workbook
 from peiling.analysis.crosstab import crosstab, crosstab_questions
 from peiling.analysis.factsheet import fact_sheet, pair_bars
 from peiling.analysis.headlines import headlines
@@ -271,3 +271,52 @@ def weights(slug: str) -> ResponseReturnValue:
         rows=targets(db.session, survey.id),
         problems=problems,
     ), (422 if problems else 200)
+
+
+@bp.post("/<slug>/export/achtergrond")
+@roles_required(*RESULTS)
+def export_start(slug: str) -> ResponseReturnValue:
+    """Start a (large) workbook in the background and follow its progress."""
+    survey = _survey(slug)
+    municipality = request.form.get("gemeente") or None
+    if municipality and municipality not in {m.code for m in _municipalities(survey)}:
+        abort(404)
+    job = exports.start(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        survey.id,
+        survey.slug,
+        current_user.id,
+        scope_of(current_user),
+        municipality,
+        int(current_app.config["ANALYSIS_MINIMUM_GROUP"]),
+    )
+    return redirect(url_for(".export_job", slug=slug, job=job), code=303)
+
+
+@bp.get("/<slug>/export/taak/<job>")
+@roles_required(*RESULTS)
+def export_job(slug: str, job: str) -> ResponseReturnValue:
+    found = exports.status(current_app._get_current_object(), job, current_user.id)  # type: ignore[attr-defined]
+    if found is None or found.survey != slug:
+        abort(404)
+    response = make_response(
+        render_template("analysis/export_job.html", survey=_survey(slug), job=job, status=found)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/export/taak/<job>/bestand")
+@roles_required(*RESULTS)
+def export_file(slug: str, job: str) -> ResponseReturnValue:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = exports.status(app, job, current_user.id)
+    if found is None or found.survey != slug or found.state != "done":
+        abort(404)
+    record(db.session, current_user, "exported", slug, file=found.name)
+    db.session.commit()
+    response = send_file(
+        exports.file_of(app, job), as_attachment=True, download_name=found.name, max_age=0
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

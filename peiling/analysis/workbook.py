@@ -8,7 +8,7 @@ from the database. Text is only ever written as a string cell (`write_string`, a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,10 @@ from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
 
 DATA_CHUNK = 2000  # rows fetched at a time for the Data sheet
+PROGRESS_EVERY = 1000
+
+
+Progress = Callable[[int, int], None]  # (Data rows written, Data rows in all)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Request:
     municipality: str | None
     scope: Scope
     minimum: int = 5
+    progress: Progress | None = None  # told every PROGRESS_EVERY Data rows
 
 
 def write(path: Path, session: Session, defn: SurveyDef, request: Request) -> None:
@@ -68,7 +73,8 @@ def write(path: Path, session: Session, defn: SurveyDef, request: Request) -> No
     _open_answers(book, styles, session, defn, scope, filters, request.minimum)
     if scope.volunteers:
         _volunteers(book, styles, session, defn, scope, request.municipality)
-    _data(book, styles, session, defn, scope, filters)
+    total = found.total
+    _data(book, styles, session, defn, scope, filters, request.progress, total)
     _codebook(book, styles, defn)
     book.close()
 
@@ -331,6 +337,8 @@ def _data(
     defn: SurveyDef,
     scope: Scope,
     filters: Filters,
+    progress: Progress | None = None,
+    total: int = 0,
 ) -> None:
     """One row per response, labels not codes, streamed from the database."""
 
@@ -363,6 +371,8 @@ def _data(
     row = 0
     for response, answers in _grouped(session.execute(stmt)):
         row += 1
+        if progress is not None and row % PROGRESS_EVERY == 0:
+            progress(row, total)
         rid, when, place, age, source, language = response
         sheet.write_number(row, 0, row)
         sheet.write_datetime(row, 1, _local(when), styles["date"])
@@ -383,6 +393,8 @@ def _data(
             else:
                 text(sheet, row, len(fixed) + col, value)
     sheet.autofilter(0, 0, row, len(fixed) + len(columns) - 1)
+    if progress is not None:
+        progress(row, total)
 
 
 def _grouped(rows: Any) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
