@@ -204,8 +204,12 @@ def dashboard_time(app: Any, survey_id: int, repeat: int = 3) -> float:
     times = []
     with app.test_request_context("/"):
         if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("ANALYZE answer; ANALYZE response"))
+            # What autovacuum does after a bulk load: statistics, and the visibility map
+            # that lets the counts be read from the index alone.
+            autocommit = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with autocommit as conn:
+                conn.execute(sa.text("VACUUM ANALYZE answer"))
+                conn.execute(sa.text("VACUUM ANALYZE response"))
         defn = get_definition(db.session, db.session.get(Survey, survey_id))
         for _ in range(repeat):
             start = time.perf_counter()

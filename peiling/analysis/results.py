@@ -210,38 +210,50 @@ def _counts(session: Session, defn: SurveyDef, scope: Scope, filters: Filters) -
     options = _answers(
         select(Answer.question_id, Answer.option_id, Answer.municipality_code, func.count())
         .where(Answer.option_id.is_not(None))
-        .group_by(Answer.question_id, Answer.option_id, Answer.municipality_code),
+        # In the counting index's order, so the rows are counted as the index is read.
+        .group_by(Answer.question_id, Answer.municipality_code, Answer.option_id),
         defn.id,
         scope,
         filters,
     )
     for question_id, option_id, place, n in session.execute(options):
         counts[(question_id, code_of.get(option_id, "?"), place)] += n
-    by_value = [q.id for q in defn.questions if q.type in BY_VALUE]
-    if by_value:
-        values = _answers(
-            select(
-                Answer.question_id,
-                Answer.value_text,
-                Answer.value_number,
-                Answer.municipality_code,
-                func.count(),
-            )
-            .where(Answer.option_id.is_(None), Answer.question_id.in_(by_value))
-            .group_by(
-                Answer.question_id,
-                Answer.value_text,
-                Answer.value_number,
-                Answer.municipality_code,
-            ),
+    _value_counts(session, defn, scope, filters, counts)
+    return counts
+
+
+def _value_counts(
+    session: Session, defn: SurveyDef, scope: Scope, filters: Filters, counts: Counts
+) -> None:
+    """Add the closed answers stored as values: grades (from the counting index), the
+    municipality (the copy on every answer row, when the survey asks it once) and the rest
+    (a volunteer's ja/nee, a second municipality question) from the rows themselves."""
+    grades = [q.id for q in defn.questions if q.type is QuestionType.GRADE]
+    places = [q.id for q in defn.questions if q.type is QuestionType.MUNICIPALITY]
+    texts = [q.id for q in defn.questions if q.type is QuestionType.VOLUNTEER]
+    if len(places) > 1:
+        texts += places
+        places = []
+    plan: list[tuple[list[int], Any, list[Any]]] = [
+        (grades, Answer.value_number, [Answer.option_id.is_(None)]),
+        (places, Answer.municipality_code, []),
+        (texts, Answer.value_text, [Answer.option_id.is_(None)]),
+    ]
+    for ids, value, conditions in plan:
+        if not ids:
+            continue
+        stmt = _answers(
+            select(Answer.question_id, Answer.municipality_code, value, func.count())
+            .where(Answer.question_id.in_(ids), *conditions)
+            .group_by(Answer.question_id, Answer.municipality_code, value),
             defn.id,
             scope,
             filters,
         )
-        for question_id, text, number, place, n in session.execute(values):
-            code = text if text is not None else f"{number:g}"
-            counts[(question_id, code, place)] += n
-    return counts
+        for question_id, place, code, n in session.execute(stmt):
+            if code is not None:
+                key = code if isinstance(code, str) else f"{code:g}"
+                counts[(question_id, key, place)] += n
 
 
 def _answered(

@@ -214,7 +214,15 @@ class Answer(db.Model):
 
     __tablename__ = "answer"
     __table_args__ = (
-        Index("ix_answer_counts", "survey_id", "question_id", "option_id", "municipality_code"),
+        Index(
+            "ix_answer_counts",
+            "survey_id",
+            "question_id",
+            "municipality_code",
+            "option_id",
+            "value_number",
+            "response_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
