@@ -20,6 +20,7 @@ import os
 import random
 import resource
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -194,7 +195,8 @@ def make_app(settings: dict[str, Any]) -> Any:
 
 def dashboard_time(app: Any, survey_id: int, repeat: int = 3) -> float:
     """Median seconds for everything the dashboard computes for the whole survey."""
-    from peiling.analysis.results import Filters, results
+    from peiling.analysis.filters import Filters
+    from peiling.analysis.results import results
     from peiling.analysis.weighting import weighting
     from peiling.auth.access import Scope
     from peiling.extensions import db
@@ -310,6 +312,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # Stopped from outside (timeout, Ctrl-C): unwind, so the schema and folder are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if len(sys.argv) == 3 and sys.argv[1] == "--write-workbook":
         _write_workbook(sys.argv[2])
     else:

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
-from peiling.analysis.results import Filters, _answers, _choices
+from peiling.analysis.filters import Filters, answers_in_view
+from peiling.analysis.results import _choices
 from peiling.analysis.stats import Cell, protect
 from peiling.auth.access import Scope
 from peiling.surveys.definition import QuestionDef, SurveyDef
@@ -78,7 +79,7 @@ def crosstab(
         other.value_number,
         func.count(distinct(Answer.response_id)),
     ).join(other, other.response_id == Answer.response_id)
-    stmt = _answers(stmt, defn.id, scope, filters).where(
+    stmt = answers_in_view(stmt, defn.id, scope, filters).where(
         Answer.question_id == row_q.id, other.question_id == col_q.id
     )
     for alias, q in ((Answer, row_q), (other, col_q)):
@@ -134,7 +135,7 @@ def _row_respondents(
         Answer.value_number,
         func.count(distinct(Answer.response_id)),
     )
-    stmt = _answers(stmt, defn.id, scope, filters).where(
+    stmt = answers_in_view(stmt, defn.id, scope, filters).where(
         Answer.question_id == row_q.id, Answer.response_id.in_(answered_other)
     )
     if row_q.type is QuestionType.VOLUNTEER:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from peiling.analysis.filters import Filters
 from peiling.analysis.headlines import headlines
-from peiling.analysis.results import Filters, QuestionTable, Results, results
+from peiling.analysis.results import QuestionTable, Results, results
 from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
 from peiling.surveys.definition import SurveyDef

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from peiling.analysis.results import Filters, _answers, response_conditions
+from peiling.analysis.filters import Filters, answers_in_view, response_conditions
 from peiling.auth.access import Scope
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
@@ -59,7 +59,7 @@ def open_answers(
     if respondents < minimum and not scope.volunteers:
         return OpenAnswers(wanted, respondents, withheld=True)
     for item in wanted:
-        stmt = _answers(select(Answer.value_text), defn.id, scope, filters).where(
+        stmt = answers_in_view(select(Answer.value_text), defn.id, scope, filters).where(
             Answer.question_id == item.question.id, Answer.value_text.is_not(None)
         )
         if item.other:

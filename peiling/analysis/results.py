@@ -10,113 +10,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from peiling.analysis.filters import (
+    AMSTERDAM,
+    Filters,
+    answers_in_view,
+    response_conditions,
+)
 from peiling.analysis.stats import Cell, protect
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-AGE_BANDS: dict[str, tuple[int, int]] = {"12-15": (12, 15), "16-19": (16, 19), "20-25": (20, 25)}
 # Questions whose answers are counted per option or value; the others (texts) are listed.
 CLOSED = frozenset(QuestionType) - {QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT}
 NUMERIC = frozenset({QuestionType.NUMBER, QuestionType.AGE, QuestionType.GRADE})
-# Closed questions whose answer is a value rather than an option row.
-BY_VALUE = frozenset({QuestionType.GRADE, QuestionType.MUNICIPALITY, QuestionType.VOLUNTEER})
 MANY_ROWS = frozenset({QuestionType.MULTIPLE_CHOICE})  # one respondent, several rows
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the results are narrowed to (within the user's scope)."""
-
-    municipalities: tuple[str, ...] = ()
-    age_band: str | None = None
-    source: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> Filters:
-        """Filters from a query string; anything malformed is ignored."""
-        getlist = getattr(args, "getlist", lambda key: [args[key]] if key in args else [])
-        band = args.get("leeftijd")
-        return cls(
-            municipalities=tuple(m for m in getlist("gemeente") if m),
-            age_band=band if band in AGE_BANDS else None,
-            source=(args.get("bron") or "").strip().lower()[:40] or None,
-            date_from=_day(args.get("van")),
-            date_to=_day(args.get("tot")),
-        )
-
-    @property
-    def needs_responses(self) -> bool:
-        """Whether answers must be joined to their response (age, source or date filter)."""
-        return bool(self.age_band or self.source or self.date_from or self.date_to)
-
-
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def visible_municipalities(scope: Scope, filters: Filters) -> frozenset[str] | None:
-    """The municipalities the results may contain: the scope, narrowed by the filter."""
-    chosen = frozenset(filters.municipalities) or None
-    if scope.municipalities is None:
-        return chosen
-    return scope.municipalities & chosen if chosen else scope.municipalities
-
-
-def response_conditions(
-    survey_id: int, scope: Scope, filters: Filters
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Response.survey_id == survey_id]
-    places = visible_municipalities(scope, filters)
-    if places is not None:
-        conditions.append(Response.municipality_code.in_(sorted(places)))
-    if filters.age_band:
-        low, high = AGE_BANDS[filters.age_band]
-        conditions.append(Response.age.between(low, high))
-    if filters.source:
-        conditions.append(Response.source == filters.source)
-    if filters.date_from:
-        conditions.append(Response.submitted_at >= _local_midnight(filters.date_from))
-    if filters.date_to:
-        conditions.append(Response.submitted_at < _local_midnight(filters.date_to, 1))
-    return conditions
-
-
-def _local_midnight(day: date, plus_days: int = 0) -> datetime:
-    moment = datetime.combine(day + timedelta(days=plus_days), time(), tzinfo=AMSTERDAM)
-    return moment.astimezone(UTC)
-
-
-def _answers(stmt: Select[Any], survey_id: int, scope: Scope, filters: Filters) -> Select[Any]:
-    """Restrict a query over `answer` to the survey, the scope and the filters.
-
-    Without age, source or date filters the answer rows suffice (each carries the
-    municipality, so the counting index covers the query); otherwise they are joined to
-    their responses.
-    """
-    stmt = stmt.where(Answer.survey_id == survey_id)
-    if filters.needs_responses:
-        return stmt.join(Response, Response.id == Answer.response_id).where(
-            *response_conditions(survey_id, scope, filters)
-        )
-    places = visible_municipalities(scope, filters)
-    if places is not None:
-        stmt = stmt.where(Answer.municipality_code.in_(sorted(places)))
-    return stmt
 
 
 @dataclass(frozen=True)
@@ -207,7 +122,7 @@ def _counts(session: Session, defn: SurveyDef, scope: Scope, filters: Filters) -
     """Answers per question, answer code and municipality: option rows and value rows."""
     code_of = {o.id: o.code for q in defn.questions for o in q.options if o.id is not None}
     counts: Counts = defaultdict(int)
-    options = _answers(
+    options = answers_in_view(
         select(Answer.question_id, Answer.option_id, Answer.municipality_code, func.count())
         .where(Answer.option_id.is_not(None))
         # In the counting index's order, so the rows are counted as the index is read.
@@ -242,7 +157,7 @@ def _value_counts(
     for ids, value, conditions in plan:
         if not ids:
             continue
-        stmt = _answers(
+        stmt = answers_in_view(
             select(Answer.question_id, Answer.municipality_code, value, func.count())
             .where(Answer.question_id.in_(ids), *conditions)
             .group_by(Answer.question_id, Answer.municipality_code, value),
@@ -284,7 +199,7 @@ def _answered(
         # DISTINCT in a subquery, counted outside: the database can read the distinct
         # (question, municipality, respondent) triples off an index in order, where
         # count(DISTINCT ...) per group makes it sort every group.
-        pairs = _answers(
+        pairs = answers_in_view(
             select(Answer.question_id, Answer.municipality_code, Answer.response_id)
             .where(Answer.question_id.in_(many))
             .distinct(),
@@ -307,7 +222,7 @@ def _sums(
     numeric = [q.id for q in defn.questions if q.type in NUMERIC]
     if not numeric:
         return {}
-    stmt = _answers(
+    stmt = answers_in_view(
         select(
             Answer.question_id,
             Answer.municipality_code,

@@ -25,9 +25,10 @@ from sqlalchemy import select
 from peiling.analysis import bp, charts, exports, workbook
 from peiling.analysis.crosstab import crosstab, crosstab_questions
 from peiling.analysis.factsheet import fact_sheet, pair_bars
+from peiling.analysis.filters import AGE_BANDS, Filters
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import LIMIT, open_answers
-from peiling.analysis.results import AGE_BANDS, Filters, results
+from peiling.analysis.results import results
 from peiling.analysis.services import survey_overview
 from peiling.analysis.volunteers import activity_choices, volunteers
 from peiling.analysis.weighting import TargetError, parse_targets, save_targets, targets, weighting

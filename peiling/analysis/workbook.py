@@ -18,16 +18,10 @@ import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from peiling.analysis.filters import AMSTERDAM, Filters, response_conditions
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import open_answers
-from peiling.analysis.results import (
-    AMSTERDAM,
-    Filters,
-    QuestionTable,
-    Results,
-    response_conditions,
-    results,
-)
+from peiling.analysis.results import QuestionTable, Results, results
 from peiling.analysis.volunteers import volunteers
 from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope

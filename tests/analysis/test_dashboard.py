@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 
-from peiling.analysis.results import Filters, results
+from peiling.analysis.filters import Filters
+from peiling.analysis.results import results
 from peiling.auth.access import Scope
 from peiling.extensions import db
 from peiling.surveys.definition import get_definition

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from peiling.analysis.results import AGE_BANDS, Filters, results
+from peiling.analysis.filters import AGE_BANDS, Filters
+from peiling.analysis.results import results
 from peiling.analysis.stats import protect, wilson
 from peiling.auth.access import Scope
 from peiling.extensions import db

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from peiling.analysis.results import AGE_BANDS, Filters
+from peiling.analysis.filters import AGE_BANDS, Filters
 from peiling.analysis.weighting import TargetError, effective_size, parse_targets, rake, weighting
 from peiling.auth.access import Scope
 from peiling.extensions import db

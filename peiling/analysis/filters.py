@@ -1,0 +1,107 @@
+"""What results are narrowed to: the user's municipalities (Scope) and the filters of the
+results page (municipality, age band, source, date range in Dutch time), as SQL conditions
+every analysis query shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select
+
+from peiling.auth.access import Scope
+from peiling.surveys.models import Answer, Response
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+AGE_BANDS: dict[str, tuple[int, int]] = {"12-15": (12, 15), "16-19": (16, 19), "20-25": (20, 25)}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the results are narrowed to (within the user's scope)."""
+
+    municipalities: tuple[str, ...] = ()
+    age_band: str | None = None
+    source: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Filters:
+        """Filters from a query string; anything malformed is ignored."""
+        getlist = getattr(args, "getlist", lambda key: [args[key]] if key in args else [])
+        band = args.get("leeftijd")
+        return cls(
+            municipalities=tuple(m for m in getlist("gemeente") if m),
+            age_band=band if band in AGE_BANDS else None,
+            source=(args.get("bron") or "").strip().lower()[:40] or None,
+            date_from=_day(args.get("van")),
+            date_to=_day(args.get("tot")),
+        )
+
+    @property
+    def needs_responses(self) -> bool:
+        """Whether answers must be joined to their response (age, source or date filter)."""
+        return bool(self.age_band or self.source or self.date_from or self.date_to)
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def visible_municipalities(scope: Scope, filters: Filters) -> frozenset[str] | None:
+    """The municipalities the results may contain: the scope, narrowed by the filter."""
+    chosen = frozenset(filters.municipalities) or None
+    if scope.municipalities is None:
+        return chosen
+    return scope.municipalities & chosen if chosen else scope.municipalities
+
+
+def response_conditions(
+    survey_id: int, scope: Scope, filters: Filters
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Response.survey_id == survey_id]
+    places = visible_municipalities(scope, filters)
+    if places is not None:
+        conditions.append(Response.municipality_code.in_(sorted(places)))
+    if filters.age_band:
+        low, high = AGE_BANDS[filters.age_band]
+        conditions.append(Response.age.between(low, high))
+    if filters.source:
+        conditions.append(Response.source == filters.source)
+    if filters.date_from:
+        conditions.append(Response.submitted_at >= _local_midnight(filters.date_from))
+    if filters.date_to:
+        conditions.append(Response.submitted_at < _local_midnight(filters.date_to, 1))
+    return conditions
+
+
+def _local_midnight(day: date, plus_days: int = 0) -> datetime:
+    moment = datetime.combine(day + timedelta(days=plus_days), time(), tzinfo=AMSTERDAM)
+    return moment.astimezone(UTC)
+
+
+def answers_in_view(
+    stmt: Select[Any], survey_id: int, scope: Scope, filters: Filters
+) -> Select[Any]:
+    """Restrict a query over `answer` to the survey, the scope and the filters.
+
+    Without age, source or date filters the answer rows suffice (each carries the
+    municipality, so the counting index covers the query); otherwise they are joined to
+    their responses.
+    """
+    stmt = stmt.where(Answer.survey_id == survey_id)
+    if filters.needs_responses:
+        return stmt.join(Response, Response.id == Answer.response_id).where(
+            *response_conditions(survey_id, scope, filters)
+        )
+    places = visible_municipalities(scope, filters)
+    if places is not None:
+        stmt = stmt.where(Answer.municipality_code.in_(sorted(places)))
+    return stmt
