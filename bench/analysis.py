@@ -106,8 +106,10 @@ def generate(app: Any, count: int, seed: int = 1) -> int:
                             None, None))  # fmt: skip
         for i in range(1, MULTI + 1):
             code = f"meer{i}"
-            for option in rng.sample(option_ids[code], rng.randint(1, 3)):
-                answers.append((rid, survey_id, ids[code], option, place, None, None))
+            picks = rng.sample(option_ids[code], rng.randint(1, 3))
+            for k, option in enumerate(picks):  # the first pick marks the respondent
+                answers.append((rid, survey_id, ids[code], option, place, 1.0 if k == 0 else None,
+                                None))  # fmt: skip
         for code in ("cijfer1", "cijfer2"):
             answers.append((rid, survey_id, ids[code], None, place, float(rng.randint(1, 10)),
                             None))  # fmt: skip

@@ -196,19 +196,15 @@ def _answered(
         answered[(question_id, place)] += n
     many = [q.id for q in defn.questions if q.type in MANY_ROWS]
     if many:
-        # DISTINCT in a subquery, counted outside: the database can read the distinct
-        # (question, municipality, respondent) triples off an index in order, where
-        # count(DISTINCT ...) per group makes it sort every group.
-        pairs = answers_in_view(
-            select(Answer.question_id, Answer.municipality_code, Answer.response_id)
-            .where(Answer.question_id.in_(many))
-            .distinct(),
+        # Each respondent's first pick carries value_number 1 (surveys.services._values):
+        # counting those rows reads the respondents off the counting index.
+        stmt = answers_in_view(
+            select(Answer.question_id, Answer.municipality_code, func.count())
+            .where(Answer.question_id.in_(many), Answer.value_number == 1)
+            .group_by(Answer.question_id, Answer.municipality_code),
             defn.id,
             scope,
             filters,
-        ).subquery()
-        stmt = select(pairs.c.question_id, pairs.c.municipality_code, func.count()).group_by(
-            pairs.c.question_id, pairs.c.municipality_code
         )
         for question_id, place, n in session.execute(stmt):
             answered[(question_id, place)] = n

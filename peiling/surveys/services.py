@@ -256,10 +256,14 @@ def _values(q: QuestionDef, answer: Cleaned) -> list[tuple[int | None, float | N
     parts: list[tuple[int | None, float | None, str | None]] = []
     if q.type is QuestionType.VOLUNTEER:
         parts.append((None, None, "ja" if answer.willing else "nee"))
-    for code in answer.codes:
+    # A multiple-choice answer marks its first pick with value_number 1, so that the
+    # respondents of the question are counted from the counting index alone (analysis).
+    marker = 1.0 if q.type is QuestionType.MULTIPLE_CHOICE else None
+    for n, code in enumerate(answer.codes):
         option = q.option(code)
         assert option is not None  # noqa: S101 - validated in answers.clean
-        parts.append((option.id, None, answer.other if option.is_other else None))
+        first = marker if n == 0 else None
+        parts.append((option.id, first, answer.other if option.is_other else None))
     return parts
 
 

@@ -277,3 +277,30 @@ def test_crosstab_equals_the_truth(app, generated) -> None:  # type: ignore[no-u
             assert multi.cells[i][j].count == picked[(r, c)]
     assert [code for code, _label in emmen.row_labels] == ["GM0114"]  # nothing outside scope
     assert emmen.row_totals == [sum(1 for f, _s, _w in posted if f["q_gemeente"] == ["GM0114"])]
+
+
+def test_migration_marks_the_first_pick_of_answers_stored_before(app, generated) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    survey, posted = generated
+    marked = (
+        "SELECT count(*) FROM answer a JOIN question q ON q.id = a.question_id "
+        "WHERE q.type = 'multiple_choice' AND a.value_number = 1"
+    )
+    firsts = (
+        "SELECT count(*) FROM answer WHERE value_number = 1 AND id IN (SELECT min(a.id) "
+        "FROM answer a JOIN question q ON q.id = a.question_id "
+        "WHERE q.type = 'multiple_choice' GROUP BY a.response_id, a.question_id)"
+    )
+    pickers = sum(1 for f, _s, _w in posted if f.get("q_activiteiten"))
+    with app.app_context():
+        assert db.session.execute(sa.text(marked)).scalar() == pickers  # set on submission
+        db.session.remove()
+        downgrade(revision="0006")  # as the answers were stored before the marker existed
+        assert db.session.execute(sa.text(marked)).scalar() == 0
+        db.session.remove()
+        upgrade()
+        assert db.session.execute(sa.text(marked)).scalar() == pickers
+        assert db.session.execute(sa.text(firsts)).scalar() == pickers
+        db.session.remove()

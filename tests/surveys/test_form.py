@@ -68,7 +68,7 @@ def test_complete_journey_stores_one_response(app, demo_survey, respondent) -> N
         ("gemeente", None, None, "GM0106"),
         ("genoeg_te_doen", "onvoldoende", None, None),
         ("organiseren", "ja", None, None),
-        ("activiteiten", "sport", None, None),
+        ("activiteiten", "sport", 1.0, None),  # the first pick marks a respondent
         ("activiteiten", "anders", None, "Skatebaan"),
         ("cijfer", None, 6.0, None),
         ("opmerking", None, None, "Meer te doen graag!"),
