@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import (
@@ -155,17 +156,15 @@ def open_texts(slug: str) -> ResponseReturnValue:
     )
 
 
-def _send_workbook(survey: Survey, municipality: str | None, name: str) -> ResponseReturnValue:
-    """Write the workbook to a temporary file (constant memory) and send it."""
-    scope = scope_of(current_user)
-    minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+def _send_made_file(slug: str, name: str, make: Callable[[Path], None]) -> ResponseReturnValue:
+    """Make a download in a temporary file (memory stays flat), audit it, send it, and
+    remove the file once it has been sent (or when making it failed)."""
+    handle = tempfile.NamedTemporaryFile(suffix=Path(name).suffix, delete=False)  # noqa: SIM115
     handle.close()
     path = Path(handle.name)
     try:
-        request_ = workbook.Request(municipality, scope, minimum)
-        workbook.write(path, db.session, get_definition(db.session, survey), request_)
-        record(db.session, current_user, "exported", survey.slug, file=name)
+        make(path)
+        record(db.session, current_user, "exported", slug, file=name)
         db.session.commit()
         response = send_file(path, as_attachment=True, download_name=name, max_age=0)
     except BaseException:
@@ -174,6 +173,16 @@ def _send_workbook(survey: Survey, municipality: str | None, name: str) -> Respo
     response.headers["Cache-Control"] = "no-store"
     response.call_on_close(lambda: path.unlink(missing_ok=True))
     return response
+
+
+def _send_workbook(survey: Survey, municipality: str | None, name: str) -> ResponseReturnValue:
+    request_ = workbook.Request(
+        municipality, scope_of(current_user), int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
+    )
+    defn = get_definition(db.session, survey)
+    return _send_made_file(
+        survey.slug, name, lambda path: workbook.write(path, db.session, defn, request_)
+    )
 
 
 @bp.get("/<slug>/export.xlsx")
@@ -202,10 +211,8 @@ def export_all(slug: str) -> ResponseReturnValue:
     scope = scope_of(current_user)
     minimum = int(current_app.config["ANALYSIS_MINIMUM_GROUP"])
     defn = get_definition(db.session, survey)
-    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
-    handle.close()
-    target = Path(handle.name)
-    try:
+
+    def make(target: Path) -> None:
         with (
             tempfile.TemporaryDirectory() as folder,
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
@@ -215,17 +222,8 @@ def export_all(slug: str) -> ResponseReturnValue:
                 workbook.write(path, db.session, defn, workbook.Request(place.code, scope, minimum))
                 archive.write(path, path.name)
                 path.unlink()
-        record(db.session, current_user, "exported", survey.slug, file=f"{survey.slug}.zip")
-        db.session.commit()
-        response = send_file(
-            target, as_attachment=True, download_name=f"{survey.slug}-gemeenten.zip", max_age=0
-        )
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    response.headers["Cache-Control"] = "no-store"
-    response.call_on_close(lambda: target.unlink(missing_ok=True))
-    return response
+
+    return _send_made_file(survey.slug, f"{survey.slug}-gemeenten.zip", make)
 
 
 @bp.get("/<slug>/feitenblad/<code>")
