@@ -14,7 +14,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from peiling.analysis.filters import Filters, answers_in_view
-from peiling.analysis.results import _choices
+from peiling.analysis.results import _choices, answer_code
 from peiling.analysis.stats import Cell, protect
 from peiling.auth.access import Scope
 from peiling.surveys.definition import QuestionDef, SurveyDef
@@ -48,12 +48,6 @@ def crosstab_questions(defn: SurveyDef) -> list[QuestionDef]:
     return [q for q in defn.questions if q.type in CATEGORICAL]
 
 
-def _key(q: QuestionDef, option_id: int | None, text: str | None, number: float | None) -> str:
-    if option_id is not None:
-        return next((o.code for o in q.options if o.id == option_id), "?")
-    return text if text is not None else f"{number:g}"
-
-
 def crosstab(
     session: Session,
     defn: SurveyDef,
@@ -70,32 +64,29 @@ def crosstab(
     if row_q.type not in CATEGORICAL or col_q.type not in CATEGORICAL:
         return None
     other = aliased(Answer)
-    stmt: Any = select(
+    pair = (
         Answer.option_id,
         Answer.value_text,
         Answer.value_number,
         other.option_id,
         other.value_text,
         other.value_number,
-        func.count(distinct(Answer.response_id)),
-    ).join(other, other.response_id == Answer.response_id)
+    )
+    stmt: Any = select(*pair, func.count(distinct(Answer.response_id))).join(
+        other, other.response_id == Answer.response_id
+    )
     stmt = answers_in_view(stmt, defn.id, scope, filters).where(
         Answer.question_id == row_q.id, other.question_id == col_q.id
     )
     for alias, q in ((Answer, row_q), (other, col_q)):
         if q.type is QuestionType.VOLUNTEER:  # the ja/nee row, not the activities
             stmt = stmt.where(alias.option_id.is_(None))
-    stmt = stmt.group_by(
-        Answer.option_id,
-        Answer.value_text,
-        Answer.value_number,
-        other.option_id,
-        other.value_text,
-        other.value_number,
-    )
+    stmt = stmt.group_by(*pair)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for r_opt, r_text, r_num, c_opt, c_text, c_num, n in session.execute(stmt):
-        counts[(_key(row_q, r_opt, r_text, r_num), _key(col_q, c_opt, c_text, c_num))] += n
+        counts[
+            (answer_code(row_q, r_opt, r_text, r_num), answer_code(col_q, c_opt, c_text, c_num))
+        ] += n
     totals = _row_respondents(session, defn, scope, filters, row_q, col_q)
     row_labels = _labels(row_q, set(totals))
     column_labels = _labels(col_q, {c for _r, c in counts})
@@ -143,5 +134,5 @@ def _row_respondents(
     stmt = stmt.group_by(Answer.option_id, Answer.value_text, Answer.value_number)
     totals: dict[str, int] = defaultdict(int)
     for option_id, text, number, n in session.execute(stmt):
-        totals[_key(row_q, option_id, text, number)] += n
+        totals[answer_code(row_q, option_id, text, number)] += n
     return totals

@@ -237,6 +237,16 @@ def _sums(
 _BY_ID: dict[tuple[int, str], dict[int, QuestionDef]] = {}
 
 
+def answer_code(
+    q: QuestionDef, option_id: int | None, text: str | None, number: float | None
+) -> str:
+    """What an answer row stands for: its option's code, else its text (a municipality,
+    ja/nee), else its number as the form offered it (a grade: "7")."""
+    if option_id is not None:
+        return next((o.code for o in q.options if o.id == option_id), "?")
+    return text if text is not None else f"{number:g}"
+
+
 def _by_id(defn: SurveyDef) -> dict[int, QuestionDef]:
     key = (defn.id, defn.revision)
     if key not in _BY_ID:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from peiling.analysis.filters import AGE_BANDS, Filters, response_conditions
 from peiling.analysis.models import WeightTarget
-from peiling.analysis.results import MANY_ROWS
+from peiling.analysis.results import MANY_ROWS, answer_code
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
 from peiling.surveys.definition import SurveyDef
@@ -198,23 +198,16 @@ def _weighted_shares(
                   Response.municipality_code, band)
     )  # fmt: skip
     by_id = {q.id: q for q in defn.questions}
-    codes = {o.id: o.code for q in defn.questions for o in q.options if o.id is not None}
     given: dict[tuple[int, str], float] = defaultdict(float)
     answered: dict[int, float] = defaultdict(float)
     for question_id, option_id, text, number, place, age_band, n in session.execute(base):
         q = by_id.get(question_id)
         if q is None or q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
             continue
+        if option_id is not None and q.type is QuestionType.VOLUNTEER:
+            continue  # activities; the ja/nee row is the answer
         weight = weights.get((place, age_band), 1.0) * n
-        if option_id is not None:
-            code = codes.get(option_id, "?")
-            if q.type is QuestionType.VOLUNTEER:
-                continue  # activities; the ja/nee row is the answer
-        elif number is not None:
-            code = f"{number:g}"
-        else:
-            code = text
-        given[(question_id, code)] += weight
+        given[(question_id, answer_code(q, option_id, text, number))] += weight
         if q.type not in MANY_ROWS:
             answered[question_id] += weight
     many = [q.id for q in defn.questions if q.type in MANY_ROWS]
