@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from peiling.analysis.results import MANY_ROWS, QuestionTable, Results
+from peiling.analysis.counting import MANY_ROWS
+from peiling.analysis.results import QuestionTable, Results
 from peiling.i18n import N_
 from peiling.surveys.models import QuestionType
 

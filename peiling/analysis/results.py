@@ -10,28 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peiling.analysis.filters import (
-    AMSTERDAM,
-    Filters,
-    answers_in_view,
-    response_conditions,
-)
+from peiling.analysis.counting import CLOSED, MANY_ROWS, NUMERIC, Counts
+from peiling.analysis.filters import Filters
 from peiling.analysis.stats import Cell, protect
+from peiling.analysis.tally import counted
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
 from peiling.surveys.definition import QuestionDef, SurveyDef
-from peiling.surveys.models import Answer, QuestionType, Response
-
-# Questions whose answers are counted per option or value; the others (texts) are listed.
-CLOSED = frozenset(QuestionType) - {QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT}
-NUMERIC = frozenset({QuestionType.NUMBER, QuestionType.AGE, QuestionType.GRADE})
-MANY_ROWS = frozenset({QuestionType.MULTIPLE_CHOICE})  # one respondent, several rows
+from peiling.surveys.models import QuestionType
 
 
 @dataclass(frozen=True)
@@ -75,25 +66,25 @@ class Results:
         return self.columns[0].respondents
 
 
-Counts = dict[tuple[int, str, str | None], int]  # (question id, answer code, municipality)
+AnswerCounts = Mapping[tuple[int, str, str | None], int]  # (question, answer code, place)
+Sums = Mapping[tuple[int, str | None], tuple[int, float]]  # (question, place): (n, sum)
 
 
 def results(
     session: Session, defn: SurveyDef, scope: Scope, filters: Filters, minimum: int = 5
 ) -> Results:
     """Every closed question's counts, percentages and means, in total and per municipality."""
-    per_place = _responses_per_municipality(session, defn.id, scope, filters)
+    counts = counted(session, defn, scope, filters)
     names = dict(session.execute(select(Municipality.code, Municipality.name)).all())
+    per_place = counts.responses
     columns = [Column(None, "", sum(per_place.values()), total=True)]
     columns += [
         Column(code, names.get(code or "", ""), n)
         for code, n in sorted(per_place.items(), key=lambda kv: names.get(kv[0] or "", "~"))
     ]
-    counts = _counts(session, defn, scope, filters)
-    sums = _sums(session, defn, scope, filters)
-    answered = _answered(session, defn, scope, filters, counts, sums)
+    answered = _answered(defn, counts)
     tables = [
-        _table(q, columns, counts, answered, sums, minimum)
+        _table(q, columns, counts.answers, answered, counts.sums, minimum)
         for q in defn.questions
         if q.type in CLOSED
     ]
@@ -101,137 +92,31 @@ def results(
         defn,
         columns,
         tables,
-        per_day=_per_day(session, defn.id, scope, filters),
-        per_source=_per_source(session, defn.id, scope, filters),
+        per_day=_per_day(counts),
+        per_source=_per_source(counts),
         minimum=minimum,
     )
 
 
-def _responses_per_municipality(
-    session: Session, survey_id: int, scope: Scope, filters: Filters
-) -> dict[str | None, int]:
-    stmt = (
-        select(Response.municipality_code, func.count())
-        .where(*response_conditions(survey_id, scope, filters))
-        .group_by(Response.municipality_code)
-    )
-    return dict(session.execute(stmt).all())
-
-
-def _counts(session: Session, defn: SurveyDef, scope: Scope, filters: Filters) -> Counts:
-    """Answers per question, answer code and municipality: option rows and value rows."""
-    code_of = {o.id: o.code for q in defn.questions for o in q.options if o.id is not None}
-    counts: Counts = defaultdict(int)
-    options = answers_in_view(
-        select(Answer.question_id, Answer.option_id, Answer.municipality_code, func.count())
-        .where(Answer.option_id.is_not(None))
-        # In the counting index's order, so the rows are counted as the index is read.
-        .group_by(Answer.question_id, Answer.municipality_code, Answer.option_id),
-        defn.id,
-        scope,
-        filters,
-    )
-    for question_id, option_id, place, n in session.execute(options):
-        counts[(question_id, code_of.get(option_id, "?"), place)] += n
-    _value_counts(session, defn, scope, filters, counts)
-    return counts
-
-
-def _value_counts(
-    session: Session, defn: SurveyDef, scope: Scope, filters: Filters, counts: Counts
-) -> None:
-    """Add the closed answers stored as values: grades (from the counting index), the
-    municipality (the copy on every answer row, when the survey asks it once) and the rest
-    (a volunteer's ja/nee, a second municipality question) from the rows themselves."""
-    grades = [q.id for q in defn.questions if q.type is QuestionType.GRADE]
-    places = [q.id for q in defn.questions if q.type is QuestionType.MUNICIPALITY]
-    texts = [q.id for q in defn.questions if q.type is QuestionType.VOLUNTEER]
-    if len(places) > 1:
-        texts += places
-        places = []
-    plan: list[tuple[list[int], Any, list[Any]]] = [
-        (grades, Answer.value_number, [Answer.option_id.is_(None)]),
-        (places, Answer.municipality_code, []),
-        (texts, Answer.value_text, [Answer.option_id.is_(None)]),
-    ]
-    for ids, value, conditions in plan:
-        if not ids:
-            continue
-        stmt = answers_in_view(
-            select(Answer.question_id, Answer.municipality_code, value, func.count())
-            .where(Answer.question_id.in_(ids), *conditions)
-            .group_by(Answer.question_id, Answer.municipality_code, value),
-            defn.id,
-            scope,
-            filters,
-        )
-        for question_id, place, code, n in session.execute(stmt):
-            if code is not None:
-                key = code if isinstance(code, str) else f"{code:g}"
-                counts[(question_id, key, place)] += n
-
-
-def _answered(
-    session: Session,
-    defn: SurveyDef,
-    scope: Scope,
-    filters: Filters,
-    counts: Counts,
-    sums: dict[tuple[int, str | None], tuple[int, float]],
-) -> dict[tuple[int, str | None], int]:
+def _answered(defn: SurveyDef, counts: Counts) -> dict[tuple[int, str | None], int]:
     """Respondents who answered each question, per municipality."""
     answered: dict[tuple[int, str | None], int] = defaultdict(int)
-    for (question_id, place), (n, _total) in sums.items():
+    for (question_id, place), (n, _total) in counts.sums.items():
         if _by_id(defn)[question_id].type is not QuestionType.GRADE:  # grades are counted
             answered[(question_id, place)] = n
     volunteer_activity = {
         o.code for q in defn.questions if q.type is QuestionType.VOLUNTEER for o in q.options
     }
-    for (question_id, code, place), n in counts.items():
-        q = _by_id(defn)[question_id]
-        if q.type in MANY_ROWS:
+    for (question_id, code, place), n in counts.answers.items():
+        q = _by_id(defn).get(question_id)
+        if q is None or q.type in MANY_ROWS:
             continue
         if q.type is QuestionType.VOLUNTEER and code in volunteer_activity:
             continue  # the activities ride along with the ja/nee row
         answered[(question_id, place)] += n
-    many = [q.id for q in defn.questions if q.type in MANY_ROWS]
-    if many:
-        # Each respondent's first pick carries value_number 1 (surveys.services._values):
-        # counting those rows reads the respondents off the counting index.
-        stmt = answers_in_view(
-            select(Answer.question_id, Answer.municipality_code, func.count())
-            .where(Answer.question_id.in_(many), Answer.value_number == 1)
-            .group_by(Answer.question_id, Answer.municipality_code),
-            defn.id,
-            scope,
-            filters,
-        )
-        for question_id, place, n in session.execute(stmt):
-            answered[(question_id, place)] = n
+    for key, n in counts.pickers.items():
+        answered[key] = n
     return answered
-
-
-def _sums(
-    session: Session, defn: SurveyDef, scope: Scope, filters: Filters
-) -> dict[tuple[int, str | None], tuple[int, float]]:
-    """(count, sum) of the numeric answers per question and municipality, for means."""
-    numeric = [q.id for q in defn.questions if q.type in NUMERIC]
-    if not numeric:
-        return {}
-    stmt = answers_in_view(
-        select(
-            Answer.question_id,
-            Answer.municipality_code,
-            func.count(Answer.value_number),
-            func.sum(Answer.value_number),
-        )
-        .where(Answer.question_id.in_(numeric), Answer.value_number.is_not(None))
-        .group_by(Answer.question_id, Answer.municipality_code),
-        defn.id,
-        scope,
-        filters,
-    )
-    return {(q, place): (n, float(s or 0)) for q, place, n, s in session.execute(stmt)}
 
 
 _BY_ID: dict[tuple[int, str], dict[int, QuestionDef]] = {}
@@ -265,9 +150,9 @@ def _choices(q: QuestionDef) -> list[tuple[str, str]]:
 def _table(
     q: QuestionDef,
     columns: list[Column],
-    counts: Counts,
+    counts: AnswerCounts,
     answered: dict[tuple[int, str | None], int],
-    sums: dict[tuple[int, str | None], tuple[int, float]],
+    sums: Sums,
     minimum: int,
 ) -> QuestionTable:
     places = [c.code for c in columns[1:]]
@@ -302,8 +187,8 @@ def _mean(
     q: QuestionDef,
     column: Column,
     places: Iterable[str | None],
-    counts: Counts,
-    sums: dict[tuple[int, str | None], tuple[int, float]],
+    counts: AnswerCounts,
+    sums: Sums,
     minimum: int,
 ) -> float | None:
     chosen = list(places) if column.total else [column.code]
@@ -316,33 +201,16 @@ def _mean(
     return total / n if n >= minimum else None
 
 
-def _per_source(
-    session: Session, survey_id: int, scope: Scope, filters: Filters
-) -> list[tuple[str, int]]:
-    stmt = (
-        select(Response.source, func.count())
-        .where(*response_conditions(survey_id, scope, filters))
-        .group_by(Response.source)
-    )
-    rows = [(source or "", n) for source, n in session.execute(stmt)]
-    return sorted(rows, key=lambda row: -row[1])
+def _per_source(counts: Counts) -> list[tuple[str, int]]:
+    per_source: dict[str, int] = defaultdict(int)
+    for (_place, source), n in counts.sources.items():
+        per_source[source or ""] += n
+    return sorted(per_source.items(), key=lambda row: -row[1])
 
 
-def _per_day(
-    session: Session, survey_id: int, scope: Scope, filters: Filters
-) -> list[tuple[date, int]]:
-    """Responses per day in Dutch time: counted per UTC hour in SQL, then put on their day."""
-    if session.get_bind().dialect.name == "postgresql":
-        hour = func.to_char(func.timezone("UTC", Response.submitted_at), "YYYY-MM-DD HH24")
-    else:
-        hour = func.strftime("%Y-%m-%d %H", Response.submitted_at)
-    stmt = (
-        select(hour, func.count())
-        .where(*response_conditions(survey_id, scope, filters))
-        .group_by(hour)
-    )
+def _per_day(counts: Counts) -> list[tuple[date, int]]:
+    """Responses per day in Dutch time."""
     days: dict[date, int] = defaultdict(int)
-    for stamp, n in session.execute(stmt):
-        moment = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        days[moment.astimezone(AMSTERDAM).date()] += n
+    for (_place, day), n in counts.days.items():
+        days[date.fromisoformat(day)] += n
     return sorted(days.items())

@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from sqlalchemy import case, delete, distinct, func, select
 from sqlalchemy.orm import Session
 
+from peiling.analysis.counting import MANY_ROWS
 from peiling.analysis.filters import AGE_BANDS, Filters, response_conditions
 from peiling.analysis.models import WeightTarget
-from peiling.analysis.results import MANY_ROWS, answer_code
+from peiling.analysis.results import answer_code
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
 from peiling.surveys.definition import SurveyDef
