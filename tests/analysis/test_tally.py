@@ -27,6 +27,7 @@ from peiling.surveys.services import ResponseMeta, store_response
 from tests.analysis.test_results import generated  # noqa: F401 - the fixture
 
 EVERYTHING = Scope(None, True)
+NO_FILTERS = Filters()
 
 
 def plain(counts: Counts) -> dict[str, object]:
@@ -37,11 +38,11 @@ def plain(counts: Counts) -> dict[str, object]:
     return out
 
 
-def afresh(defn, scope=EVERYTHING, filters=Filters()):  # type: ignore[no-untyped-def]
+def afresh(defn, scope=EVERYTHING, filters=NO_FILTERS):  # type: ignore[no-untyped-def]
     return plain(count(db.session, defn, scope, filters))
 
 
-def kept(defn, scope=EVERYTHING, filters=Filters(), now=None):  # type: ignore[no-untyped-def]
+def kept(defn, scope=EVERYTHING, filters=NO_FILTERS, now=None):  # type: ignore[no-untyped-def]
     return plain(tally.counted(db.session, defn, scope, filters, now))
 
 
@@ -130,9 +131,7 @@ def test_an_edited_questionnaire_is_counted_afresh(app, generated) -> None:  # t
     with app.app_context():
         defn = get_definition(db.session, db.session.get(Survey, survey.id))
         kept(defn)
-        db.session.execute(
-            update(TallyRow).where(TallyRow.kind == "r").values(n=TallyRow.n + 1000)
-        )
+        db.session.execute(update(TallyRow).where(TallyRow.kind == "r").values(n=TallyRow.n + 1000))
         db.session.execute(update(TallyState).values(revision="an-older-one"))
         db.session.commit()
         assert kept(defn) == afresh(defn)

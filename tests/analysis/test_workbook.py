@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from peiling.analysis.filters import AMSTERDAM
 from peiling.auth.models import AuditEvent
 from peiling.extensions import db
 from tests.analysis.test_dashboard import short_form, store
@@ -56,6 +57,10 @@ def test_region_workbook_holds_the_true_figures(app, generated, logged_in) -> No
     sport = sum(1 for f, _s, _w in posted if "sport" in f.get("q_activiteiten", []))
     assert data["activiteiten: Sport en bewegen"].fillna(0).sum() == sport
     assert data["cijfer"].sum() == sum(int(f["q_cijfer"][0]) for f, _s, _w in posted)
+    # Each row's moment, in Dutch time, and its source (blank where there was none).
+    local = [w.astimezone(AMSTERDAM).replace(tzinfo=None) for _f, _s, w in posted]
+    assert list(data["Ingevuld op"].dt.round("s")) == [pd.Timestamp(t) for t in local]
+    assert [s if isinstance(s, str) else None for s in data["Bron"]] == [s for _f, s, _w in posted]
 
 
 def test_municipality_workbook_and_the_province(app, demo_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
