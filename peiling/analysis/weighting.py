@@ -148,20 +148,26 @@ class Weighting:
     unused: list[str] = field(default_factory=list)  # target columns the responses lack
     # (question id, answer code) -> weighted share of the respondents who answered
     shares: dict[tuple[int, str], float] = field(default_factory=dict)
+    # (question id, answer code, municipality) -> the same within each municipality
+    by_place: dict[tuple[int, str, str | None], float] = field(default_factory=dict)
 
 
 def weighting(
     session: Session, defn: SurveyDef, scope: Scope, filters: Filters
 ) -> Weighting | None:
-    """Weights for the respondents in view and every closed answer's weighted share; None
-    when the survey has no targets."""
+    """Weights and every closed answer's weighted share among the respondents in view, in
+    total and per municipality; None when the survey has no targets.
+
+    The weights are those of the whole sample, whatever is in view: a respondent weighs the
+    same in every table she appears in, as in any weighted survey analysis, and a
+    municipality's or an age band's figures are the weighted figures of its respondents."""
     rows = targets(session, defn.id)
     if not rows:
         return None
     band = age_band_of(Response.age)
     stmt = (
         select(Response.municipality_code, band, func.count())
-        .where(*response_conditions(defn.id, scope, filters))
+        .where(Response.survey_id == defn.id)
         .group_by(Response.municipality_code, band)
     )
     cells: dict[Cell, int] = {(m, b): n for m, b, n in session.execute(stmt)}
@@ -175,7 +181,7 @@ def weighting(
     unused = ["geslacht"] if any(r.gender for r in rows) else []
     weights = rake(cells, {d: dict(m) for d, m in margins.items() if m})
     result = Weighting(weights, sum(cells.values()), effective_size(cells, weights), used, unused)
-    result.shares = _weighted_shares(session, defn, scope, filters, weights)
+    result.shares, result.by_place = _weighted_shares(session, defn, scope, filters, weights)
     return result
 
 
@@ -185,9 +191,10 @@ def _weighted_shares(
     scope: Scope,
     filters: Filters,
     weights: dict[Cell, float],
-) -> dict[tuple[int, str], float]:
-    """Per closed question and answer: Σ weights of those who gave it / Σ weights of those
-    who answered the question (for multiple choice: who picked anything)."""
+) -> tuple[dict[tuple[int, str], float], dict[tuple[int, str, str | None], float]]:
+    """Per closed question and answer, in total and per municipality: Σ weights of those
+    who gave it / Σ weights of those who answered the question (for multiple choice: who
+    picked anything)."""
     band = age_band_of(Response.age)
     key_text = func.coalesce(Answer.value_text, "")
     base = (
@@ -199,8 +206,9 @@ def _weighted_shares(
                   Response.municipality_code, band)
     )  # fmt: skip
     by_id = {q.id: q for q in defn.questions}
-    given: dict[tuple[int, str], float] = defaultdict(float)
-    answered: dict[int, float] = defaultdict(float)
+    # Keyed by (question id, answer code, place) and (question id, place).
+    given: dict[tuple[int, str, str | None], float] = defaultdict(float)
+    answered: dict[tuple[int, str | None], float] = defaultdict(float)
     for question_id, option_id, text, number, place, age_band, n in session.execute(base):
         q = by_id.get(question_id)
         if q is None or q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
@@ -208,9 +216,9 @@ def _weighted_shares(
         if option_id is not None and q.type is QuestionType.VOLUNTEER:
             continue  # activities; the ja/nee row is the answer
         weight = weights.get((place, age_band), 1.0) * n
-        given[(question_id, answer_code(q, option_id, text, number))] += weight
+        given[(question_id, answer_code(q, option_id, text, number), place)] += weight
         if q.type not in MANY_ROWS:
-            answered[question_id] += weight
+            answered[(question_id, place)] += weight
     many = [q.id for q in defn.questions if q.type in MANY_ROWS]
     if many:
         respondents = (
@@ -221,5 +229,21 @@ def _weighted_shares(
             .group_by(Answer.question_id, Response.municipality_code, band)
         )  # fmt: skip
         for question_id, place, age_band, n in session.execute(respondents):
-            answered[question_id] += weights.get((place, age_band), 1.0) * n
-    return {key: value / answered[key[0]] for key, value in given.items() if answered.get(key[0])}
+            answered[(question_id, place)] += weights.get((place, age_band), 1.0) * n
+    total_given: dict[tuple[int, str], float] = defaultdict(float)
+    total_answered: dict[int, float] = defaultdict(float)
+    for (question_id, code, _place), value in given.items():
+        total_given[(question_id, code)] += value
+    for (question_id, _place), value in answered.items():
+        total_answered[question_id] += value
+    shares = {
+        key: value / total_answered[key[0]]
+        for key, value in total_given.items()
+        if total_answered.get(key[0])
+    }
+    by_place = {
+        key: value / answered[(key[0], key[2])]
+        for key, value in given.items()
+        if answered.get((key[0], key[2]))
+    }
+    return shares, by_place

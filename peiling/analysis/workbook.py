@@ -163,7 +163,7 @@ def _tables(
     groups, names = _table_columns(found, province, weighted)
     _header(sheet, styles, names, [40, 16, 32] + [12] * (len(names) - 3))
     sheet.autofilter(0, 0, 0, len(names) - 1)
-    weighted_col = len(names) - 1
+    weighted_col = names.index("Gewogen %") if weighted is not None else 0
     ranges: list[ChartRange] = []
     row = 1
     other = {t.question.code: t for t in province.tables} if province else {}
@@ -181,6 +181,12 @@ def _tables(
             if weighted is not None:
                 share = weighted.shares.get((table.question.id, answer.code), 0.0)
                 _weighted(sheet, row, weighted_col, share, cells[0], styles, found.minimum)
+                if len(groups) > 1:  # and each municipality's, beside the total
+                    for k, (_name, i) in enumerate(groups[1:], start=1):
+                        place = found.columns[i].code
+                        share = weighted.by_place.get((table.question.id, answer.code, place), 0)
+                        _weighted(sheet, row, weighted_col + k, share, answer.cells[i], styles,
+                                  found.minimum)  # fmt: skip
             row += 1
         _answered_row(sheet, row, table, groups, found.minimum)
         if table.rows:
@@ -203,6 +209,8 @@ def _table_columns(
         names += ["Provincie: aantal", "Provincie: %"]
     if weighted is not None:
         names.append("Gewogen %")
+        if len(groups) > 1:
+            names += [f"{name}: gewogen %" for name, _i in groups[1:]]
     return groups, names
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import defaultdict
 
 import pytest
@@ -96,6 +97,22 @@ def test_weighted_shares_equal_an_independent_raking(app, generated) -> None:  #
     assert found.shares[(activities.id, "sport")] == pytest.approx(
         sport / sum(wi for wi, _p in picked), rel=1e-6
     )
+    # Per municipality: the same weights, summed over that municipality's respondents; and
+    # an analyst scoped to it, or a filter on it, sees the same weighted figures.
+    for place in places:
+        mine = [(wi, p) for wi, p in zip(w, people, strict=True) if p[0] == place]
+        want = sum(wi for wi, p in mine if p[2]["q_genoeg_te_doen"] == ["onvoldoende"])
+        share = want / sum(wi for wi, _p in mine)
+        assert found.by_place[(question.id, "onvoldoende", place)] == pytest.approx(share, rel=1e-6)
+    place = places[0]
+    with app.test_request_context("/"):
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        scoped = weighting(db.session, defn, Scope(frozenset({place}), False), Filters())
+        filtered = weighting(db.session, defn, EVERYTHING, Filters(municipalities=(place,)))
+    for view in (scoped, filtered):
+        assert view.shares[(question.id, "onvoldoende")] == pytest.approx(
+            found.by_place[(question.id, "onvoldoende", place)], rel=1e-9
+        )
 
 
 def get_definition_for(app, survey):  # type: ignore[no-untyped-def]
@@ -146,9 +163,12 @@ def test_weighted_shares_in_the_workbook_and_fact_sheet(app, demo_survey, logged
     from tests.analysis.test_dashboard import short_form, store
     from tests.analysis.test_workbook import download
 
-    # Emmen: 6 of 12-15 (all "genoeg"), 6 of 16-19 (all "onvoldoende"); targets 3:1 by age.
+    # Emmen: 6 of 12-15 (all "genoeg"), 6 of 16-19 (all "onvoldoende"); Assen the other
+    # way round; targets 3:1 by age. Weights: 12-15 1.5, 16-19 0.5 (of 24 respondents).
     store(app, demo_survey, [short_form("13", "GM0114")] * 6 + [
         {**short_form("17", "GM0114"), "q_genoeg_te_doen": ["onvoldoende"]}] * 6)  # fmt: skip
+    store(app, demo_survey, [short_form("17", "GM0106")] * 6 + [
+        {**short_form("13", "GM0106"), "q_genoeg_te_doen": ["onvoldoende"]}] * 6)  # fmt: skip
     with app.test_request_context("/"):
         survey = db.session.get(Survey, demo_survey.id)
         for row in parse_targets(
@@ -166,3 +186,17 @@ def test_weighted_shares_in_the_workbook_and_fact_sheet(app, demo_survey, logged
     assert enough.loc["Nee, te weinig", "Gewogen %"] == pytest.approx(0.25)
     sheet = client.get(f"/analysis/{demo_survey.slug}/feitenblad/GM0114").get_data(as_text=True)
     assert "Ja, genoeg 75%" in sheet and "Nee, te weinig 25%" in sheet
+    # The region: weighted in total and per municipality, beside the unweighted figures.
+    content = download(client, f"/analysis/{demo_survey.slug}/export.xlsx")
+    tables = pd.read_excel(io.BytesIO(content), sheet_name="Tabellen")
+    enough = tables[tables["Code"] == "genoeg_te_doen"].set_index("Antwoord")
+    assert enough.loc["Ja, genoeg", "Totaal: %"] == pytest.approx(0.5)
+    assert enough.loc["Ja, genoeg", "Gewogen %"] == pytest.approx(0.5)  # (9 + 3) / 24
+    assert enough.loc["Ja, genoeg", "Emmen: gewogen %"] == pytest.approx(0.75)
+    assert enough.loc["Ja, genoeg", "Assen: gewogen %"] == pytest.approx(0.25)
+    assert enough.loc["Nee, te weinig", "Assen: gewogen %"] == pytest.approx(0.75)
+    page = client.get(f"/analysis/{demo_survey.slug}/").get_data(as_text=True)
+    row = re.search(r'<th scope="row">Nee, te weinig</th>(.*?)</tr>', page, re.S)
+    assert row
+    weighted = re.findall(r'<small class="weighted">gewogen (\d+)%</small>', row.group(1))
+    assert weighted == ["75", "25"]  # Assen, Emmen (alphabetical columns)
