@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from peiling.analysis import bp as analysis_bp
     from peiling.auth import bp as auth_bp
     from peiling.designer import bp as designer_bp
+    from peiling.panel import bp as panel_bp
     from peiling.surveys import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
@@ -73,11 +74,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(analysis_bp, url_prefix="/analysis")
     app.register_blueprint(admin_bp, url_prefix="/beheer")
     app.register_blueprint(designer_bp, url_prefix="/ontwerp")
+    app.register_blueprint(panel_bp, url_prefix="/panel")
 
 
 def register_cli(app: Flask) -> None:
     from peiling.auth import cli as auth_cli
+    from peiling.panel import cli as panel_cli
     from peiling.surveys import cli
 
     cli.init_app(app)
     auth_cli.init_app(app)
+    panel_cli.init_app(app)

@@ -52,14 +52,15 @@ def token() -> str:
     return _mac(secret)
 
 
-def remember(response: ResponseReturnValue) -> None:
-    """Set the cookie when `token()` had to make a new secret for this response."""
+def remember(response: ResponseReturnValue, path: str = "/p/") -> None:
+    """Set the cookie (for the public pages under `path`) when `token()` had to make a new
+    secret for this response."""
     secret = g.get("form_secret")
     if secret is not None:
         response.set_cookie(  # type: ignore[union-attr]
             COOKIE,
             secret,
-            path="/p/",
+            path=path,
             httponly=True,
             samesite="Lax",
             secure=current_app.config.get("SESSION_COOKIE_SECURE", False),

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from peiling.extensions import db
+from peiling.panel import services
+from peiling.panel.models import Panel
+
 URLS = [
     "/analysis/",
     "/analysis/matrix/",
@@ -28,6 +32,11 @@ URLS = [
     "/ontwerp/matrix/vragenlijst.xlsx",
     "/ontwerp/matrix/vragenlijst.json",
     "/ontwerp/importeren",
+    "/panel/",
+    "/panel/nieuw",
+    "/panel/matrix/",
+    "/panel/matrix/codes/1.csv",
+    "/panel/matrix/codes/1.xlsx",
 ]
 DESIGNER = {"anonymous": 302, "*": 403, "researcher": 200}
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]
@@ -49,7 +58,7 @@ EXPECTED = {
     "/beheer/gebruikers": {"anonymous": 302, "*": 403, "admin": 200},
     "/beheer/logboek": {"anonymous": 302, "*": 403, "admin": 200},
     "/account/wachtwoord": {"anonymous": 302},
-    **{url: DESIGNER for url in URLS if url.startswith("/ontwerp/")},
+    **{url: DESIGNER for url in URLS if url.startswith(("/ontwerp/", "/panel/"))},
 }
 
 
@@ -60,8 +69,14 @@ def expected(url: str, user: str) -> int:
 
 @pytest.mark.parametrize("user", USERS)
 @pytest.mark.parametrize("url", URLS)
-def test_staff_url_access(logged_in, make_survey, url: str, user: str) -> None:  # type: ignore[no-untyped-def]
+def test_staff_url_access(app, logged_in, make_survey, url: str, user: str) -> None:  # type: ignore[no-untyped-def]
     make_survey(slug="matrix")
+    with app.app_context():
+        panel = Panel(slug="matrix", name="Matrixpanel", region_code="drenthe")
+        db.session.add(panel)
+        db.session.flush()
+        services.new_codes(db.session, panel, {"GM0114": 2})
+        db.session.commit()
     client = logged_in(user)
     response = client.get(url)
     response.close()  # a download keeps its file open until then

@@ -1,0 +1,118 @@
+"""A resident panel: its members, the recruitment codes of its letters, and every mail sent.
+
+A member's personal key (in every link she gets) opens her own data without an account;
+it is 256 random bits, so it cannot be guessed. The confirmation key of the double opt-in
+is stored only as a hash. Mails are written to the outbox first and sent from there, so a
+send that fails is retried and reported, never lost.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from peiling.extensions import db
+from peiling.surveys.models import _enum, utcnow
+
+
+def new_key() -> str:
+    """A personal key for links: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class MemberStatus(enum.StrEnum):
+    INVITED = "invited"  # signed up or imported, email address not yet confirmed
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Panel(db.Model):
+    __tablename__ = "panel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    # Further profile questions: [{"code": ..., "label": ..., "options": [[code, label], ...]}]
+    profile_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Members wanted per municipality (CBS code -> number), for the panel's health.
+    targets: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Member(db.Model):
+    __tablename__ = "panel_member"
+    __table_args__ = (UniqueConstraint("panel_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panel.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(16))
+    profile: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[MemberStatus] = mapped_column(
+        _enum(MemberStatus, "member_status"), default=MemberStatus.INVITED
+    )
+    key: Mapped[str] = mapped_column(String(64), unique=True, default=new_key)
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecruitmentCode(db.Model):
+    """One code printed in one letter: works for one member only."""
+
+    __tablename__ = "recruitment_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panel.id", ondelete="CASCADE"), index=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    batch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("panel_member.id", ondelete="SET NULL")
+    )
+
+
+class MailStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # tried MAIL_ATTEMPTS times; shown to staff
+
+
+class Mail(db.Model):
+    """The outbox: every mail, written before it is sent. Bodies are dropped once sent."""
+
+    __tablename__ = "mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("panel_member.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # confirm, invitation, reminder
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[MailStatus] = mapped_column(
+        _enum(MailStatus, "mail_status"), default=MailStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,208 @@
+"""Panels, recruitment codes, sign-up with double opt-in, and a member's own data."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from peiling.geo import Municipality
+from peiling.panel.models import (
+    Mail,
+    Member,
+    MemberStatus,
+    Panel,
+    RecruitmentCode,
+    key_hash,
+    new_key,
+)
+
+# Crockford's base 32: no I, L, O or U, so a code read from paper is typed right.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 bits: a few thousand valid codes among 10^18, and sign-up is throttled
+MAX_CODES_PER_BATCH = 20_000
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+GENDERS = {
+    "vrouw": "Vrouw",
+    "man": "Man",
+    "anders": "Anders",
+    "onbekend": "Zeg ik liever niet",
+}
+
+
+def format_code(code: str) -> str:
+    """ABCD-EFGH-JKMN, as printed in the letter."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_code(typed: str) -> str:
+    """What a person typed, as stored: without spaces and dashes, upper case, and the
+    letters people confuse with digits read as Crockford does (O -> 0, I and L -> 1)."""
+    text = re.sub(r"[\s\-]", "", typed).upper()
+    return text.translate(str.maketrans("OIL", "011"))[:32]
+
+
+def new_codes(session: Session, panel: Panel, per_municipality: dict[str, int]) -> tuple[int, int]:
+    """Make a batch of unique codes; returns (batch number, codes made)."""
+    batch = (session.scalar(select(func.max(RecruitmentCode.batch))
+                            .where(RecruitmentCode.panel_id == panel.id)) or 0) + 1  # fmt: skip
+    made = 0
+    for place, count in per_municipality.items():
+        for _n in range(count):
+            code = "".join(secrets.choice(ALPHABET) for _k in range(CODE_LENGTH))
+            session.add(RecruitmentCode(panel_id=panel.id, municipality_code=place, code=code,
+                                        batch=batch))  # fmt: skip
+            made += 1
+    session.flush()  # the unique constraint refuses the (astronomically unlikely) repeat
+    return batch, made
+
+
+def codes_of_batch(session: Session, panel: Panel, batch: int) -> list[tuple[str, str, str]]:
+    """(municipality code, municipality name, printed code) of a batch, for a mail merge."""
+    rows = session.execute(
+        select(RecruitmentCode.municipality_code, Municipality.name, RecruitmentCode.code)
+        .join(Municipality, Municipality.code == RecruitmentCode.municipality_code)
+        .where(RecruitmentCode.panel_id == panel.id, RecruitmentCode.batch == batch)
+        .order_by(Municipality.name, RecruitmentCode.id)
+    )
+    return [(place, name, format_code(code)) for place, name, code in rows]
+
+
+def find_code(session: Session, panel: Panel, typed: str) -> RecruitmentCode | None:
+    code = normalise_code(typed)
+    return session.scalar(
+        select(RecruitmentCode).where(
+            RecruitmentCode.panel_id == panel.id, RecruitmentCode.code == code
+        )
+    )
+
+
+@dataclass
+class SignUp:
+    """What a person fills in on the sign-up page."""
+
+    email: str
+    birth_year: str
+    gender: str
+    profile: dict[str, str]
+
+    def problems(self, panel: Panel, now: datetime | None = None) -> dict[str, str]:
+        year = (now or datetime.now(UTC)).year
+        found: dict[str, str] = {}
+        if not EMAIL_RE.match(self.email):
+            found["email"] = _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
+        if not self.birth_year.isdigit() or not year - 110 <= int(self.birth_year) <= year - 12:
+            found["geboortejaar"] = _("Vul je geboortejaar in, met vier cijfers.")
+        if self.gender and self.gender not in GENDERS:
+            found["geslacht"] = _("Kies een van de mogelijkheden.")
+        for field in panel.profile_fields or []:
+            value = self.profile.get(field["code"], "")
+            if value and value not in {code for code, _label in field.get("options", [])}:
+                found[f"profiel_{field['code']}"] = _("Kies een van de mogelijkheden.")
+        return found
+
+
+class CodeRefused(Exception):
+    """The code is unknown, or was used by someone who has confirmed already."""
+
+
+def sign_up(session: Session, panel: Panel, typed_code: str, data: SignUp) -> tuple[Member, str]:
+    """Make (or, for an unconfirmed sign-up with the same code, redo) the member behind a
+    code; returns her and the confirmation key for the mail. The code then counts as used."""
+    code = find_code(session, panel, typed_code)
+    if code is None:
+        raise CodeRefused
+    member = session.get(Member, code.member_id) if code.member_id else None
+    if member is not None and member.status is not MemberStatus.INVITED:
+        raise CodeRefused
+    email = data.email.strip().lower()
+    other = session.scalar(select(Member).where(Member.panel_id == panel.id, Member.email == email))
+    if other is not None and other is not member:
+        raise DuplicateEmail
+    if member is None:
+        member = Member(panel_id=panel.id, municipality_code=code.municipality_code)
+        session.add(member)
+    member.email = email
+    member.birth_year = int(data.birth_year)
+    member.gender = data.gender or None
+    member.profile = {k: v for k, v in data.profile.items() if v}
+    confirm = new_key()
+    member.confirm_hash = key_hash(confirm)
+    session.flush()
+    code.member_id = member.id
+    code.used_at = datetime.now(UTC)
+    return member, confirm
+
+
+class DuplicateEmail(Exception):
+    """This address is in the panel already."""
+
+
+def confirm(session: Session, key: str) -> Member | None:
+    """The double opt-in: make the member active; None for an unknown or used key."""
+    member = session.scalar(select(Member).where(Member.confirm_hash == key_hash(key)))
+    if member is None:
+        return None
+    member.confirm_hash = None
+    if member.status is MemberStatus.INVITED:
+        member.status = MemberStatus.ACTIVE
+        member.joined_at = datetime.now(UTC)
+    return member
+
+
+def member_by_key(session: Session, key: str) -> Member | None:
+    if not key or len(key) > 64:
+        return None
+    return session.scalar(select(Member).where(Member.key == key))
+
+
+def unsubscribe(member: Member) -> None:
+    if member.status is not MemberStatus.UNSUBSCRIBED:
+        member.status = MemberStatus.UNSUBSCRIBED
+        member.left_at = datetime.now(UTC)
+
+
+def delete_member(session: Session, member: Member) -> None:
+    """Remove the profile and contact data (and the mails to her); her answers to waves
+    stay, anonymous, since they were never linked to her by more than her invitation."""
+    session.delete(member)
+
+
+def member_data(session: Session, member: Member) -> dict[str, Any]:
+    """Everything stored about a member, for her own data page."""
+    place = session.get(Municipality, member.municipality_code)
+    mails = session.execute(
+        select(Mail.kind, Mail.created_at, Mail.sent_at, Mail.status)
+        .where(Mail.member_id == member.id).order_by(Mail.id)
+    ).all()  # fmt: skip
+    code = session.scalar(
+        select(RecruitmentCode.code).where(RecruitmentCode.member_id == member.id)
+    )
+    return {"member": member, "municipality": place.name if place else member.municipality_code,
+            "mails": mails, "code": format_code(code) if code else None}  # fmt: skip
+
+
+def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:
+    """The mail with the confirmation link (and the link to her own data)."""
+    links = {
+        "confirm_url": url_for("panel.confirm", key=key, _external=True),
+        "data_url": url_for("panel.my_data", key=member.key, _external=True),
+        "unsubscribe_url": url_for("panel.unsubscribe", key=member.key, _external=True),
+    }
+    context = {"panel": panel, "member": member, **links}
+    return Mail(
+        member_id=member.id,
+        kind="confirm",
+        to_address=member.email,
+        subject=_("Bevestig je aanmelding voor %(panel)s", panel=panel.name),
+        text_body=render_template("panel/mail/confirm.txt", **context),
+        html_body=render_template("panel/mail/confirm.html", **context),
+        unsubscribe_url=links["unsubscribe_url"],
+    )

@@ -1,0 +1,98 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, and a panel."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+from peiling.extensions import db
+from peiling.panel import services
+from peiling.panel.models import Panel
+
+
+class Inbox:
+    """What the SMTP server accepted; `refuse` makes it drop the connection instead."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse = 0  # refuse this many more messages by closing the connection
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        with self.lock:
+            if self.refuse:
+                self.refuse -= 1
+                session.transport.close()  # the connection breaks, nothing is accepted
+                return "421 closing"
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return part.get_content()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def links(message: EmailMessage) -> list[str]:
+        return re.findall(r"http://[^\s]+", Inbox.text(message))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def inbox(app: Flask) -> Iterator[Inbox]:
+    """An SMTP server on 127.0.0.1 for this test; the app sends its mail there."""
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_SENDER")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port,
+                      MAIL_SENDER="Groninger Panel <panel@provincie.nl>")  # fmt: skip
+    try:
+        yield handler
+    finally:
+        controller.stop()
+        app.config.update(saved)
+
+
+@pytest.fixture
+def panel(app: Flask) -> Panel:
+    with app.app_context():
+        education = {"code": "opleiding", "label": "Opleiding",
+                     "options": [["mbo", "Mbo"], ["hbo", "Hbo of wo"]]}  # fmt: skip
+        made = Panel(slug="groninger-panel", name="Groninger Panel", region_code="groningen",
+                     profile_fields=[education])  # fmt: skip
+        db.session.add(made)
+        db.session.commit()
+        db.session.refresh(made)
+        db.session.expunge(made)
+        return made
+
+
+@pytest.fixture
+def codes(app: Flask, panel: Panel) -> list[str]:
+    """Three printed codes for Groningen (GM0014) and two for Veendam (GM0047)."""
+    with app.app_context():
+        made = db.session.get(Panel, panel.id)
+        batch, _n = services.new_codes(db.session, made, {"GM0014": 3, "GM0047": 2})
+        db.session.commit()
+        return [code for _p, _name, code in services.codes_of_batch(db.session, made, batch)]
