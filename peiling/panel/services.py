@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -189,12 +189,19 @@ def member_data(session: Session, member: Member) -> dict[str, Any]:
             "mails": mails, "code": format_code(code) if code else None}  # fmt: skip
 
 
+def external(endpoint: str, **values: Any) -> str:
+    """An absolute address for mails and letters: on PEILING_PUBLIC_BASE_URL when set
+    (mail sent outside a request has no address of its own), else the request's."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + url_for(endpoint, **values)
+
+
 def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:
     """The mail with the confirmation link (and the link to her own data)."""
     links = {
-        "confirm_url": url_for("panel.confirm", key=key, _external=True),
-        "data_url": url_for("panel.my_data", key=member.key, _external=True),
-        "unsubscribe_url": url_for("panel.unsubscribe", key=member.key, _external=True),
+        "confirm_url": external("panel.confirm", key=key),
+        "data_url": external("panel.my_data", key=member.key),
+        "unsubscribe_url": external("panel.unsubscribe", key=member.key),
     }
     context = {"panel": panel, "member": member, **links}
     return Mail(

@@ -144,7 +144,7 @@ def download_codes(slug: str, batch: int, kind: str) -> ResponseReturnValue:
     rows = services.codes_of_batch(db.session, panel, batch)
     if not rows:
         abort(404)
-    signup = url_for(".signup", slug=slug, _external=True)
+    signup = services.external("panel.signup", slug=slug)
     header = ["gemeentecode", "gemeente", "code", "aanmeldadres"]
     table = [[place, name, code, f"{signup}?code={code}"] for place, name, code in rows]
     record(db.session, current_user, "downloaded", f"panel:{slug}", codes=len(rows), batch=batch)
