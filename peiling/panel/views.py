@@ -24,7 +24,7 @@ from peiling.auth.services import record
 from peiling.auth.throttle import throttle
 from peiling.extensions import csrf, db
 from peiling.geo import Municipality
-from peiling.panel import bp, services
+from peiling.panel import bp, importing, services
 from peiling.panel.models import Mail, MailStatus, Member, MemberStatus, Panel, RecruitmentCode
 from peiling.surveys import formguard
 from peiling.web import error_page
@@ -174,6 +174,37 @@ def download_codes(slug: str, batch: int, kind: str) -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+IMPORT_LIMIT = 8 * 1024 * 1024  # a 6,000-member Excel file is well under 1 MB
+
+
+@bp.route("/<slug>/importeren", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def import_members(slug: str) -> ResponseReturnValue:
+    """Existing members from CSV or Excel: every bad row reported, nothing half-imported."""
+    panel = panel_or_404(slug)
+    report, problem = None, None
+    if request.method == "POST":
+        request.max_content_length = IMPORT_LIMIT
+        upload = request.files.get("bestand")
+        only_good = request.form.get("alleen_goede") == "1"
+        if upload is None or not upload.filename:
+            problem = _("Kies een bestand.")
+        else:
+            try:
+                rows = importing.read_rows(upload.filename, upload.read())
+            except importing.UnreadableFile as exc:
+                problem = str(exc)
+            else:
+                report = importing.import_members(db.session, panel, rows, only_good)
+                if report.imported:
+                    record(db.session, current_user, "changed", f"panel:{slug}",
+                           imported=report.imported, refused=len(report.problems))  # fmt: skip
+                db.session.commit()
+    status = 422 if problem or (report and report.problems and not report.imported) else 200
+    return render_template("panel/import.html", panel=panel, report=report,
+                           problem=problem), status  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- public

@@ -37,6 +37,7 @@ URLS = [
     "/panel/matrix/",
     "/panel/matrix/codes/1.csv",
     "/panel/matrix/codes/1.xlsx",
+    "/panel/matrix/importeren",
 ]
 DESIGNER = {"anonymous": 302, "*": 403, "researcher": 200}
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]
