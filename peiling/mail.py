@@ -2,7 +2,8 @@
 
 Every mail is first written to the outbox, then sent; a send that fails stays queued with
 its error and is tried again (`flask --app peiling mail send`, or the next send), up to
-MAIL_ATTEMPTS times, after which it is marked failed and shown to staff. Plain text and
+MAIL_ATTEMPTS times, after which it is marked failed and shown to staff; at most MAIL_RATE
+mails a second. Plain text and
 HTML, with List-Unsubscribe headers (one click, RFC 8058) where the mail has an
 unsubscribe link.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -35,6 +37,7 @@ DEFAULTS = {
     "MAIL_SENDER": "Peiling <noreply@localhost>",
     "MAIL_TIMEOUT": 10,
     "MAIL_ATTEMPTS": 5,
+    "MAIL_RATE": 20,  # mails per second at most: mail providers throttle bursts
 }
 
 
@@ -87,6 +90,7 @@ def send_queued(session: Session, ids: Iterable[int] | None = None) -> tuple[int
     if ids is not None:
         stmt = stmt.where(Mail.id.in_(list(ids)))
     queued = session.scalars(stmt).all()
+    pause = 1 / float(setting("MAIL_RATE"))  # type: ignore[arg-type]
     sent = failed = 0
     server: smtplib.SMTP | None = None
     try:
@@ -111,6 +115,7 @@ def send_queued(session: Session, ids: Iterable[int] | None = None) -> tuple[int
                 mail.text_body = mail.html_body = None  # no copies of personal links kept
                 sent += 1
             session.commit()
+            time.sleep(pause)
     finally:
         _drop(server)
     return sent, failed

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("panel", __name__)
 
-from peiling.panel import cli, models, views  # noqa: E402,F401  (the tables, routes and CLI)
+from peiling.panel import cli, models, views, wave_views  # noqa: E402,F401  (tables, routes, CLI)

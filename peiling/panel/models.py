@@ -98,12 +98,17 @@ class Mail(db.Model):
     """The outbox: every mail, written before it is sent. Bodies are dropped once sent."""
 
     __tablename__ = "mail"
+    __table_args__ = (UniqueConstraint("invitation_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("panel_member.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(20))  # confirm, invitation, reminder
+    # confirm, invitation, reminder-1, reminder-2, ...: at most one of each per invitation
+    kind: Mapped[str] = mapped_column(String(20))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("panel_invitation.id", ondelete="CASCADE")
+    )
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     text_body: Mapped[str | None] = mapped_column(Text)
@@ -116,3 +121,39 @@ class Mail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Wave(db.Model):
+    """A survey sent to (a sample of) a panel's active members."""
+
+    __tablename__ = "panel_wave"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panel.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # How the members were drawn: {"all": true}, {"per": {code: n}} or {"share": 0.25},
+    # with the seed that makes the draw reproducible.
+    sample: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seed: Mapped[int] = mapped_column(Integer)
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Invitation(db.Model):
+    """One member's place in a wave: her personal link, where she got to, and when."""
+
+    __tablename__ = "panel_invitation"
+    __table_args__ = (UniqueConstraint("wave_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("panel_wave.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("panel_member.id", ondelete="CASCADE"), index=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_key)  # 256 bits
+    # The answers so far (as posted) and the page she was on: she can stop and go on later.
+    draft: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    page_index: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

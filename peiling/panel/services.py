@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -192,7 +192,11 @@ def member_data(session: Session, member: Member) -> dict[str, Any]:
 def external(endpoint: str, **values: Any) -> str:
     """An absolute address for mails and letters: on PEILING_PUBLIC_BASE_URL when set
     (mail sent outside a request has no address of its own), else the request's."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        if not has_request_context():
+            raise RuntimeError("mail outside a request needs PEILING_PUBLIC_BASE_URL")
+        base = request.host_url
     return base.rstrip("/") + url_for(endpoint, **values)
 
 

@@ -25,13 +25,21 @@ from peiling.auth.throttle import throttle
 from peiling.extensions import csrf, db
 from peiling.geo import Municipality
 from peiling.panel import bp, importing, services
-from peiling.panel.models import Mail, MailStatus, Member, MemberStatus, Panel, RecruitmentCode
+from peiling.panel.models import (
+    Mail,
+    MailStatus,
+    Member,
+    MemberStatus,
+    Panel,
+    RecruitmentCode,
+    Wave,
+)
 from peiling.surveys import formguard
 from peiling.web import error_page
 
 MANAGERS = (Role.RESEARCHER,)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
-RESERVED = {"nieuw", "bevestigen", "mijn-gegevens", "afmelden"}
+RESERVED = {"nieuw", "bevestigen", "mijn-gegevens", "afmelden", "w"}
 PUBLIC = "/panel/"  # the path of the sign-up form's CSRF cookie
 
 
@@ -108,8 +116,11 @@ def overview(slug: str) -> ResponseReturnValue:
     failed = db.session.scalar(
         select(func.count()).select_from(Mail).join(Member, Member.id == Mail.member_id)
         .where(Member.panel_id == panel.id, Mail.status == MailStatus.FAILED))  # fmt: skip
+    waves = db.session.scalars(select(Wave).where(Wave.panel_id == panel.id)
+                               .order_by(Wave.created_at.desc())).all()  # fmt: skip
     return render_template("panel/overview.html", panel=panel, places=places_of(panel),
-                           members=members, codes=codes, used=used, failed=failed)  # fmt: skip
+                           members=members, codes=codes, used=used, failed=failed,
+                           waves=waves)  # fmt: skip
 
 
 @bp.post("/<slug>/codes")

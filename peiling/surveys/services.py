@@ -42,6 +42,9 @@ class ResponseMeta:
     source: str | None = None
     submitted_at: datetime | None = None
     language: str | None = None
+    # For a panel wave, which does not ask them: the member's municipality and age.
+    municipality: str | None = None
+    age: int | None = None
 
 
 def find_survey(session: Session, slug: str) -> Survey | None:
@@ -88,7 +91,9 @@ def store_response(
     reply); nothing is stored in either case.
     """
     municipality = _first(defn, answers, QuestionType.MUNICIPALITY, lambda a: a.codes[0])
+    municipality = municipality or meta.municipality
     age = _first(defn, answers, QuestionType.AGE, lambda a: int(a.number))
+    age = age if age is not None else meta.age
     now = meta.submitted_at or datetime.now(UTC)
     values: dict[str, Any] = {
         "survey_id": defn.id,

@@ -38,6 +38,7 @@ URLS = [
     "/panel/matrix/codes/1.csv",
     "/panel/matrix/codes/1.xlsx",
     "/panel/matrix/importeren",
+    "/panel/matrix/golven",
 ]
 DESIGNER = {"anonymous": 302, "*": 403, "researcher": 200}
 USERS = ["anonymous", "admin", "researcher", "analyst", "analyst_emmen", "analyst_no_volunteers"]

@@ -1,0 +1,208 @@
+"""Wave pages: staff draw a wave and send invitations and reminders; a member answers
+through her personal link, page by page, and can stop and go on later on any device."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from peiling.auth.access import roles_required
+from peiling.auth.services import record
+from peiling.extensions import csrf, db
+from peiling.panel import bp, waves
+from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
+from peiling.panel.views import MANAGERS, _private, panel_or_404, places_of
+from peiling.surveys.definition import get_definition
+from peiling.surveys.flow import Outcome, advance
+from peiling.surveys.logic import visible_pages
+from peiling.surveys.models import Survey
+from peiling.surveys.render import page_context
+from peiling.surveys.services import (
+    Availability,
+    DuplicateSubmission,
+    ResponseMeta,
+    SurveyChanged,
+    availability,
+    store_response,
+)
+from peiling.surveys.views import extract_raw
+
+
+@bp.route("/<slug>/golven", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def wave_new(slug: str) -> ResponseReturnValue:
+    """Draw a wave: everyone, a number per municipality, or a share; with a seed."""
+    panel = panel_or_404(slug)
+    surveys = db.session.scalars(select(Survey).order_by(Survey.title)).all()
+    form = request.form
+    problems: list[str] = []
+    if request.method == "POST":
+        survey = db.session.get(Survey, int(form.get("survey", "0") or 0))
+        name = form.get("name", "").strip()[:200]
+        seed_text = form.get("seed", "").strip()
+        seed = int(seed_text) if seed_text.isdigit() else secrets.randbelow(10**9)
+        mode = form.get("mode", "all")
+        sample: dict[str, object] = {"all": True}
+        if mode == "per":
+            per = {m.code: form.get(f"n_{m.code}", "0").strip() for m in places_of(panel)}
+            if not all(v.isdigit() for v in per.values()):
+                problems.append(_("Vul per gemeente een aantal in (een heel getal)."))
+            sample = {"per": {k: int(v) for k, v in per.items() if v.isdigit() and int(v)}}
+        elif mode == "share":
+            try:
+                share = float(form.get("share", "").replace(",", ".")) / 100
+            except ValueError:
+                share = -1
+            if not 0 < share <= 1:
+                problems.append(_("Vul een percentage tussen 1 en 100 in."))
+            sample = {"share": share}
+        if survey is None:
+            problems.append(_("Kies een vragenlijst."))
+        if not name:
+            problems.append(_("Geef de golf een naam."))
+        if not problems:
+            wave = waves.create_wave(db.session, panel, survey, name, sample, seed)  # type: ignore[arg-type]
+            record(db.session, current_user, "created", f"panel:{slug}", wave=wave.id, seed=seed)
+            db.session.commit()
+            return redirect(url_for(".wave", slug=slug, wave_id=wave.id))
+    page = render_template("panel/wave_new.html", panel=panel, surveys=surveys, form=form,
+                           places=places_of(panel), problems=problems)  # fmt: skip
+    return page, 422 if problems else 200
+
+
+def _wave_or_404(panel: Panel, wave_id: int) -> Wave:
+    return db.first_or_404(select(Wave).where(Wave.id == wave_id, Wave.panel_id == panel.id))
+
+
+@bp.get("/<slug>/golven/<int:wave_id>")
+@roles_required(*MANAGERS)
+def wave(slug: str, wave_id: int) -> ResponseReturnValue:
+    panel = panel_or_404(slug)
+    wave = _wave_or_404(panel, wave_id)
+    return render_template("panel/wave.html", panel=panel, wave=wave,
+                           survey=db.session.get(Survey, wave.survey_id),
+                           rates=response_rates(wave), places=places_of(panel))  # fmt: skip
+
+
+def response_rates(wave: Wave) -> dict[str, dict[str, int]]:
+    """Invited, started and completed per municipality (and "" for the whole wave)."""
+    rows = db.session.execute(
+        select(Member.municipality_code, func.count(), func.count(Invitation.started_at),
+               func.count(Invitation.completed_at))
+        .join(Member, Member.id == Invitation.member_id)
+        .where(Invitation.wave_id == wave.id).group_by(Member.municipality_code)
+    ).all()  # fmt: skip
+    rates = {place: {"invited": n, "started": s, "completed": c} for place, n, s, c in rows}
+    rates[""] = {k: sum(r[k] for r in rates.values()) for k in ("invited", "started", "completed")}
+    return rates
+
+
+@bp.post("/<slug>/golven/<int:wave_id>/<any(uitnodigen, herinneren):action>")
+@roles_required(*MANAGERS)
+def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
+    """Queue the invitations (or the next reminder) and send them in the background."""
+    panel = panel_or_404(slug)
+    wave = _wave_or_404(panel, wave_id)
+    if action == "herinneren":
+        wave.reminders += 1
+        kind = f"reminder-{wave.reminders}"
+    else:
+        kind = "invitation"
+    ids = waves.queue_mails(db.session, wave, kind)
+    record(db.session, current_user, "changed", f"panel:{slug}", wave=wave.id, mail=kind,
+           queued=len(ids))  # fmt: skip
+    db.session.commit()
+    if ids:
+        waves.send_in_background(waves.app_of_request(), ids)
+    flash(_("%(n)s e-mails worden verstuurd.", n=len(ids)), "notice")
+    return redirect(url_for(".wave", slug=slug, wave_id=wave.id))
+
+
+# ------------------------------------------------------------------ the personal link
+
+
+@bp.route("/w/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the link's token (256 bits) is the secret; no session for members
+def wave_form(token: str) -> ResponseReturnValue:
+    invitation = waves.by_token(db.session, token)
+    if invitation is None:
+        return _private(render_template("panel/message.html", state="unknown"), 404)
+    member = db.session.get(Member, invitation.member_id)
+    wave = db.session.get(Wave, invitation.wave_id)
+    survey = db.session.get(Survey, wave.survey_id)  # type: ignore[union-attr]
+    panel = db.session.get(Panel, wave.panel_id)  # type: ignore[union-attr]
+    if member is None or member.status is MemberStatus.UNSUBSCRIBED:
+        return _private(render_template("panel/message.html", state="unsubscribed_wave",
+                                        panel=panel), 410)  # fmt: skip
+    if invitation.completed_at is not None:
+        return _private(render_template("panel/message.html", state="wave_done", panel=panel))
+    if availability(survey) is not Availability.OPEN:
+        return _private(render_template("panel/message.html", state="wave_closed",
+                                        panel=panel), 410)  # fmt: skip
+    defn = get_definition(db.session, survey)  # type: ignore[arg-type]
+    if request.method == "GET":
+        raw = invitation.draft or {}
+        pages = visible_pages(defn, raw)
+        page = next((p for p in pages if p.index == invitation.page_index), pages[0])
+        return _wave_page(defn, page, raw, invitation)
+    raw = extract_raw(defn, request.form.to_dict(flat=False))
+    going_back = request.form.get("actie") == "terug"
+    index = request.form.get("pagina", "0")
+    step = advance(defn, raw, int(index) if index.isdigit() and len(index) < 4 else 0, going_back)
+    if step.outcome is Outcome.SUBMIT:
+        meta = ResponseMeta(waves.submission_token(invitation), f"panel-{panel.slug}",  # type: ignore[union-attr]
+                            municipality=member.municipality_code,
+                            age=datetime.now(UTC).year - member.birth_year)  # fmt: skip
+        try:
+            store_response(db.session, defn, step.answers, meta)
+        except DuplicateSubmission:
+            pass  # stored by an earlier click: mark it done below, as the first time
+        except (SurveyChanged, SQLAlchemyError):
+            db.session.rollback()
+            return _wave_page(defn, visible_pages(defn, raw)[-1], raw, invitation, 503)
+        invitation = db.session.get(Invitation, invitation.id)  # type: ignore[assignment]
+        invitation.completed_at = datetime.now(UTC)  # type: ignore[union-attr]
+        invitation.draft = {}  # type: ignore[union-attr]
+        db.session.commit()
+        return redirect(url_for(".wave_form", token=token), 303)
+    # Saved page by page: she can stop here and go on later, on any device.
+    invitation.draft = raw
+    invitation.page_index = step.page.index if step.page is not None else 0
+    invitation.started_at = invitation.started_at or datetime.now(UTC)
+    db.session.commit()
+    if step.outcome is Outcome.AGE_GATE:
+        return _private(render_template("surveys/age_gate.html", survey=defn))
+    assert step.page is not None  # noqa: S101
+    return _wave_page(defn, step.page, raw, invitation, 422 if step.problems else 200,
+                      step.problems)  # fmt: skip
+
+
+def _wave_page(  # type: ignore[no-untyped-def]
+    defn, page, raw, invitation: Invitation, status: int = 200, problems=None
+) -> ResponseReturnValue:
+    """A page of the wave's questionnaire, posting back to the personal link."""
+    from peiling.surveys.answers import Problems
+
+    context = page_context(defn, page, raw, problems or Problems())
+    html = render_template(
+        "surveys/page.html",
+        **context,
+        csrf_token="",
+        token="",
+        source=None,
+        honeypot="website",
+        notice="db_error" if status == 503 else None,
+        other_languages=(),
+        form_action=url_for(".wave_form", token=invitation.token),
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,162 @@
+"""Waves: drawing the members, their personal links, invitations and reminders by mail."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, render_template
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from peiling.extensions import db
+from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
+from peiling.panel.services import external
+from peiling.surveys.models import Survey
+
+
+def draw(
+    members: dict[str, list[int]],
+    seed: int,
+    per: dict[str, int] | None = None,
+    share: float | None = None,
+) -> list[int]:
+    """A stratified random sample of member ids: `per[place]` of each municipality (or
+    all where there are fewer), or `share` of each; everyone when neither is given. The
+    same members and seed always give the same sample."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
+    chosen: list[int] = []
+    for place in sorted(members):
+        ids = sorted(members[place])
+        if per is not None:
+            wanted = per.get(place, 0)
+        elif share is not None:
+            wanted = round(share * len(ids))
+        else:
+            wanted = len(ids)
+        chosen += rng.sample(ids, min(wanted, len(ids)))
+    return sorted(chosen)
+
+
+def active_members(session: Session, panel: Panel) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = defaultdict(list)
+    for member_id, place in session.execute(
+        select(Member.id, Member.municipality_code).where(
+            Member.panel_id == panel.id, Member.status == MemberStatus.ACTIVE
+        )
+    ):
+        found[place].append(member_id)
+    return found
+
+
+def create_wave(
+    session: Session, panel: Panel, survey: Survey, name: str, sample: dict[str, Any], seed: int
+) -> Wave:
+    """The wave and an invitation (a personal link) for each member drawn."""
+    wave = Wave(panel_id=panel.id, survey_id=survey.id, name=name, sample=sample, seed=seed)
+    session.add(wave)
+    session.flush()
+    ids = draw(active_members(session, panel), seed, sample.get("per"), sample.get("share"))
+    session.add_all(Invitation(wave_id=wave.id, member_id=m) for m in ids)
+    session.flush()
+    return wave
+
+
+def queue_mails(session: Session, wave: Wave, kind: str) -> list[int]:
+    """Write an invitation (kind "invitation") or a reminder ("reminder-N") to the outbox
+    for every active member of the wave who should get it: invitations to all, reminders
+    to those who have not finished. At most one of each kind per invitation, ever (a unique
+    key), so queuing twice, or after a broken batch, sends nobody a second one."""
+    panel = session.get(Panel, wave.panel_id)
+    survey = session.get(Survey, wave.survey_id)
+    assert panel is not None and survey is not None  # noqa: S101 - foreign keys
+    rows = session.execute(
+        select(Invitation, Member)
+        .join(Member, Member.id == Invitation.member_id)
+        .where(Invitation.wave_id == wave.id, Member.status == MemberStatus.ACTIVE)
+        .order_by(Invitation.id)
+    ).all()
+    already = set(session.scalars(select(Mail.invitation_id).where(
+        Mail.kind == kind, Mail.invitation_id.in_([i.id for i, _m in rows]))))  # fmt: skip
+    made = []
+    for invitation, member in rows:
+        if invitation.id in already or (kind != "invitation" and invitation.completed_at):
+            continue
+        mail = _wave_mail(panel, survey, wave, invitation, member, kind)
+        session.add(mail)
+        made.append(mail)
+    try:
+        session.flush()
+    except IntegrityError:  # queued by another request at the same moment: theirs stand
+        session.rollback()
+        return []
+    return [m.id for m in made]
+
+
+def _wave_mail(
+    panel: Panel, survey: Survey, wave: Wave, invitation: Invitation, member: Member, kind: str
+) -> Mail:
+    context = {
+        "panel": panel,
+        "survey": survey,
+        "reminder": kind != "invitation",
+        "link": external("panel.wave_form", token=invitation.token),
+        "data_url": external("panel.my_data", key=member.key),
+        "unsubscribe_url": external("panel.unsubscribe", key=member.key),
+        "closes": survey.closes_at,
+    }
+    subject = (_("Herinnering: %(title)s", title=survey.title) if kind != "invitation"
+               else _("Uitnodiging: %(title)s", title=survey.title))  # fmt: skip
+    return Mail(
+        member_id=member.id,
+        invitation_id=invitation.id,
+        kind=kind,
+        to_address=member.email,
+        subject=subject,
+        text_body=render_template("panel/mail/invitation.txt", **context),
+        html_body=render_template("panel/mail/invitation.html", **context),
+        unsubscribe_url=context["unsubscribe_url"],
+    )
+
+
+def send_in_background(app: Flask, ids: list[int]) -> threading.Thread:
+    """Send these mails from a thread of this process, at MAIL_RATE per second, so the
+    page that queued them answers at once. What it cannot send stays queued."""
+    from peiling.mail import send_queued
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                send_queued(db.session, ids)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="peiling-mail", daemon=True)
+    thread.start()
+    return thread
+
+
+def submission_token(invitation: Invitation) -> str:
+    """The response's idempotency key: the same for every retry of this invitation, and
+    not the link itself."""
+    return hashlib.sha256(b"peiling wave response " + invitation.token.encode()).hexdigest()
+
+
+def by_token(session: Session, token: str) -> Invitation | None:
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Invitation).where(Invitation.token == token))
+
+
+def app_of_request() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,208 @@
+"""Waves: the whole journey through a real SMTP server, personal links, sampling, and
+sending that survives a broken connection."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from peiling.extensions import db
+from peiling.panel import waves
+from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
+from peiling.surveys.models import Answer, Response, Survey
+from tests.auth.fixtures import csrf_of
+from tests.panel.conftest import Inbox
+from tests.panel.test_recruitment import path, sign_up
+
+PAGES = [
+    {"questions": [{"code": "stem", "type": "yes_no", "text": "Ga je stemmen?", "required": True}]},
+    {"questions": [{"code": "vertrouwen", "type": "grade", "required": True,
+                    "text": "Welk cijfer geef je de gemeenteraad?"}]},
+]  # fmt: skip
+
+
+def wait_for(check, seconds: float = 15):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("waited in vain")
+
+
+def join(client, inbox: Inbox, code: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    assert sign_up(client, code, email=email).status_code == 200
+    (mail,) = inbox.to(email)
+    assert client.post(path(Inbox.links(mail)[0])).status_code == 200
+
+
+def staff_post(client, url: str, page_url: str, **data):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get(page_url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def test_the_whole_journey_through_a_wave(
+    app, client, inbox, codes, logged_in, make_survey
+) -> None:  # type: ignore[no-untyped-def]
+    people = ["anna@example.nl", "bram@example.nl", "cees@example.nl"]
+    for code, email in zip(codes, people, strict=False):
+        join(app.test_client(), inbox, code, email)
+    survey = make_survey(pages=PAGES, slug="verkiezingen", title="Verkiezingen", kind="panel",
+                         region="groningen")  # fmt: skip
+    staff = logged_in("researcher")
+    made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
+                      name="Golf 1", survey=str(survey.id), mode="all")  # fmt: skip
+    assert made.status_code == 302
+    wave_url = made.headers["Location"]
+    sent = staff_post(staff, wave_url + "/uitnodigen", wave_url)
+    assert sent.status_code == 302
+    wait_for(lambda: all(len(inbox.to(p)) == 2 for p in people))  # confirmation + invitation
+    invitation = inbox.to("anna@example.nl")[1]
+    assert invitation["Subject"] == "Uitnodiging: Verkiezingen"
+    link = Inbox.links(invitation)[0]
+    assert "/panel/w/" in link and len(link.rsplit("/", 1)[1]) >= 43
+
+    # Half of it on her phone...
+    phone = app.test_client()
+    first = phone.get(path(link))
+    assert first.status_code == 200 and "Ga je stemmen?" in first.get_data(as_text=True)
+    second = phone.post(path(link), data={"pagina": "0", "actie": "verder", "q_stem": "ja"})
+    assert "Welk cijfer" in second.get_data(as_text=True)
+    # ...and the rest later on her laptop, where the first answer is still there.
+    laptop = app.test_client()
+    later = laptop.get(path(link)).get_data(as_text=True)
+    assert "Welk cijfer" in later and 'name="q_stem" value="ja"' in later
+    done = laptop.post(path(link), data={"pagina": "1", "actie": "verder", "q_stem": "ja",
+                                         "q_vertrouwen": "6"})  # fmt: skip
+    assert done.status_code == 303
+    assert "Bedankt voor je antwoorden" in laptop.get(path(link)).get_data(as_text=True)
+    with app.app_context():
+        (response,) = db.session.scalars(select(Response)).all()
+        assert (response.municipality_code, response.source) == ("GM0014", "panel-groninger-panel")
+        assert response.age == time.gmtime().tm_year - 1984  # from her profile, not asked
+        assert db.session.scalar(select(func.count()).select_from(Answer)) == 2
+
+    # The reminder goes only to those who have not finished.
+    staff_post(staff, wave_url + "/herinneren", wave_url)
+    wait_for(
+        lambda: len(inbox.to("bram@example.nl")) == 3 and len(inbox.to("cees@example.nl")) == 3
+    )
+    assert len(inbox.to("anna@example.nl")) == 2
+    reminder = inbox.to("bram@example.nl")[2]
+    assert reminder["Subject"] == "Herinnering: Verkiezingen"
+
+    # Bram unsubscribes through the link in his mail, and gets nothing more.
+    unsubscribe = Inbox.links(reminder)[-1]
+    assert app.test_client().post(path(unsubscribe)).status_code == 200
+    staff_post(staff, wave_url + "/herinneren", wave_url)
+    wait_for(lambda: len(inbox.to("cees@example.nl")) == 4)
+    time.sleep(0.3)
+    assert len(inbox.to("bram@example.nl")) == 3
+    gone = app.test_client().get(path(Inbox.links(reminder)[0]))
+    assert gone.status_code == 410 and "niet meer" in gone.get_data(as_text=True)
+    page = staff.get(wave_url).get_data(as_text=True)
+    assert "33%" in page  # 1 of 3 completed
+
+
+def test_links_that_must_not_work_store_nothing(app, inbox, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(pages=PAGES, slug="golf", kind="panel", region="groningen")
+    closed = make_survey(pages=PAGES, slug="gesloten-golf", kind="panel", region="groningen",
+                         status="closed")  # fmt: skip
+    with app.app_context():
+        p = db.session.get(Panel, panel.id)
+        for n, email in enumerate(["x@example.nl", "y@example.nl"]):
+            db.session.add(Member(panel_id=p.id, email=email, municipality_code="GM0014",
+                                  birth_year=1990 + n, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        open_wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "A",
+                                      {"all": True}, 1)  # fmt: skip
+        closed_wave = waves.create_wave(db.session, p, db.session.get(Survey, closed.id), "B",
+                                        {"all": True}, 1)  # fmt: skip
+        tokens = {w.name: db.session.scalars(select(Invitation.token).where(
+            Invitation.wave_id == w.id).order_by(Invitation.id)).all()
+            for w in (open_wave, closed_wave)}  # fmt: skip
+        x = db.session.scalar(select(Member).where(Member.email == "x@example.nl"))
+        x.status = MemberStatus.UNSUBSCRIBED
+        db.session.commit()
+    client = app.test_client()
+    answer = {"pagina": "1", "actie": "verder", "q_stem": "nee", "q_vertrouwen": "8"}
+    cases = [
+        (tokens["B"][1], 410, "gesloten"),  # a closed wave
+        (tokens["A"][0], 410, "niet meer"),  # an unsubscribed member
+        ("A" * 43, 404, "Deze link werkt niet"),  # a guessed token
+        (tokens["A"][1][:-2], 404, "Deze link werkt niet"),  # almost right
+    ]
+    for token, status, text in cases:
+        response = client.post(f"/panel/w/{token}", data=answer)
+        assert response.status_code == status, token
+        assert text in response.get_data(as_text=True)
+    assert client.post(f"/panel/w/{tokens['A'][1]}", data=answer).status_code == 303
+    again = client.post(f"/panel/w/{tokens['A'][1]}", data=answer)  # used: a clear page
+    assert again.status_code == 200 and "Je hebt deze vragenlijst ingevuld" in again.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_a_stratified_sample_is_exact_and_reproducible() -> None:
+    members = {"GM0014": list(range(1, 101)), "GM0047": list(range(101, 131)),
+               "GM1950": list(range(131, 136))}  # fmt: skip
+    per = {"GM0014": 40, "GM0047": 10, "GM1950": 9}
+    sample = waves.draw(members, seed=7, per=per)
+    counts = Counter("GM0014" if m <= 100 else "GM0047" if m <= 130 else "GM1950" for m in sample)
+    assert counts == {"GM0014": 40, "GM0047": 10, "GM1950": 5}  # all 5 where fewer exist
+    assert waves.draw(members, seed=7, per=per) == sample
+    assert waves.draw(members, seed=8, per=per) != sample
+    share = waves.draw(members, seed=7, share=0.2)
+    assert len(share) == 20 + 6 + 1
+    assert waves.draw(members, seed=3) == sorted(m for ids in members.values() for m in ids)
+
+
+@pytest.mark.parametrize("broken_after", [0, 2])
+def test_a_broken_connection_mid_batch_sends_everyone_exactly_one(
+    app, inbox, panel, make_survey, broken_after
+) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(pages=PAGES, slug=f"golf-{broken_after}", kind="panel", region="groningen")
+    emails = [f"lid{n}@example.nl" for n in range(6)]
+    with app.test_request_context("/"):
+        p = db.session.get(Panel, panel.id)
+        for e in emails:
+            db.session.add(Member(panel_id=p.id, email=e, municipality_code="GM0014",
+                                  birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "G",
+                                 {"all": True}, 1)  # fmt: skip
+        ids = waves.queue_mails(db.session, wave, "invitation")
+        db.session.commit()
+        assert len(ids) == 6
+        from peiling.mail import send_queued
+
+        # The server accepts `broken_after` mails, then drops the connection once.
+        original = inbox.handle_DATA
+        accepted = 0
+
+        async def flaky(server, session, envelope):  # type: ignore[no-untyped-def]
+            nonlocal accepted
+            if accepted == broken_after and not inbox.refuse and not getattr(flaky, "done", False):
+                flaky.done = True  # type: ignore[attr-defined]
+                inbox.refuse = 1
+            result = await original(server, session, envelope)
+            if result.startswith("250"):
+                accepted += 1
+            return result
+
+        inbox.handle_DATA = flaky  # type: ignore[method-assign]
+        sent, failed = send_queued(db.session)
+        assert failed == 1 and sent == 5
+        assert waves.queue_mails(db.session, db.session.get(Wave, wave.id), "invitation") == []
+        db.session.commit()
+        sent, failed = send_queued(db.session)  # the retry
+        assert (sent, failed) == (1, 0)
+        assert send_queued(db.session) == (0, 0)
+        statuses = db.session.scalars(select(Mail.status).where(Mail.kind == "invitation")).all()
+        assert [s.value for s in statuses] == ["sent"] * 6
+    assert Counter(m["To"] for m in inbox.messages) == dict.fromkeys(emails, 1)
