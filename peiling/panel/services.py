@@ -15,14 +15,17 @@ from sqlalchemy.orm import Session
 
 from peiling.geo import Municipality
 from peiling.panel.models import (
+    Invitation,
     Mail,
     Member,
     MemberStatus,
     Panel,
     RecruitmentCode,
+    Wave,
     key_hash,
     new_key,
 )
+from peiling.surveys.models import Survey
 
 # Crockford's base 32: no I, L, O or U, so a code read from paper is typed right.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -185,8 +188,14 @@ def member_data(session: Session, member: Member) -> dict[str, Any]:
     code = session.scalar(
         select(RecruitmentCode.code).where(RecruitmentCode.member_id == member.id)
     )
+    invitations = session.execute(
+        select(Survey.title, Invitation.started_at, Invitation.completed_at, Invitation.draft)
+        .join(Wave, Wave.id == Invitation.wave_id).join(Survey, Survey.id == Wave.survey_id)
+        .where(Invitation.member_id == member.id).order_by(Invitation.id)
+    ).all()  # fmt: skip
     return {"member": member, "municipality": place.name if place else member.municipality_code,
-            "mails": mails, "code": format_code(code) if code else None}  # fmt: skip
+            "mails": mails, "code": format_code(code) if code else None,
+            "invitations": invitations}  # fmt: skip
 
 
 def external(endpoint: str, **values: Any) -> str:

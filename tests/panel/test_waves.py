@@ -71,6 +71,9 @@ def test_the_whole_journey_through_a_wave(
     assert first.status_code == 200 and "Ga je stemmen?" in first.get_data(as_text=True)
     second = phone.post(path(link), data={"pagina": "0", "actie": "verder", "q_stem": "ja"})
     assert "Welk cijfer" in second.get_data(as_text=True)
+    data_url = Inbox.links(invitation)[1]
+    mine = phone.get(path(data_url)).get_data(as_text=True)
+    assert "Verkiezingen: begonnen; bewaard tot je klaar bent: stem = ja" in mine
     # ...and the rest later on her laptop, where the first answer is still there.
     laptop = app.test_client()
     later = laptop.get(path(link)).get_data(as_text=True)
@@ -84,6 +87,8 @@ def test_the_whole_journey_through_a_wave(
         assert (response.municipality_code, response.source) == ("GM0014", "panel-groninger-panel")
         assert response.age == time.gmtime().tm_year - 1984  # from her profile, not asked
         assert db.session.scalar(select(func.count()).select_from(Answer)) == 2
+
+    assert "Verkiezingen: ingevuld op" in laptop.get(path(data_url)).get_data(as_text=True)
 
     # The reminder goes only to those who have not finished.
     staff_post(staff, wave_url + "/herinneren", wave_url)
@@ -105,6 +110,20 @@ def test_the_whole_journey_through_a_wave(
     assert gone.status_code == 410 and "niet meer" in gone.get_data(as_text=True)
     page = staff.get(wave_url).get_data(as_text=True)
     assert "33%" in page  # 1 of 3 completed
+
+    # Anna deletes her data: profile, address, invitation and mails go; her answers stay.
+    assert app.test_client().post(path(data_url) + "/verwijderen").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Member).where(Member.email == "anna@example.nl")) is None
+        assert db.session.scalar(select(func.count()).select_from(Invitation)) == 2
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Mail).where(Mail.to_address == "anna@example.nl")
+            )
+            == 0
+        )
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Answer)) == 2
 
 
 def test_links_that_must_not_work_store_nothing(app, inbox, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
