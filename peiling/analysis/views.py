@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from peiling.analysis import bp, charts, exports, workbook
+from peiling.analysis import bp, charts, exports, profiles, workbook
 from peiling.analysis.crosstab import crosstab, crosstab_questions
 from peiling.analysis.factsheet import fact_sheet, pair_bars
 from peiling.analysis.filters import AGE_BANDS, Filters
@@ -63,11 +63,19 @@ def dashboard(slug: str) -> ResponseReturnValue:
     weighted = weighting(db.session, defn, scope, filters)
     rows, columns = request.args.get("rij", ""), request.args.get("kolom", "")
     table = crosstab(db.session, defn, scope, filters, rows, columns, minimum) if rows else None
+    fields = profiles.profile_fields(db.session, survey.id)
+    field = next((f for f in fields if f.code == request.args.get("profiel")), None)
+    by_profile = (
+        profiles.breakdown(db.session, defn, scope, filters, field, minimum) if field else None
+    )
     return render_template(
         "analysis/dashboard.html",
         survey=survey,
         found=found,
         crosstab=table,
+        profile_fields=fields,
+        profile_field=field,
+        by_profile=by_profile,
         weighted=weighted,
         crosstab_questions=crosstab_questions(defn),
         chosen=(rows, columns),

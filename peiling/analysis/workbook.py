@@ -19,6 +19,7 @@ import xlsxwriter
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from peiling.analysis import profiles
 from peiling.analysis.filters import AMSTERDAM, Filters, response_conditions
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import open_answers
@@ -65,6 +66,7 @@ def write(path: Path, session: Session, defn: SurveyDef, request: Request) -> No
     weighted = weighting(session, defn, scope, filters)
     chart_ranges = _tables(book, styles, found, province, weighted)
     _charts(book, chart_ranges)
+    _profiles(book, styles, session, defn, scope, filters, request.minimum)
     _open_answers(book, styles, session, defn, scope, filters, request.minimum)
     if scope.volunteers:
         _volunteers(book, styles, session, defn, scope, request.municipality)
@@ -212,6 +214,37 @@ def _table_columns(
         if len(groups) > 1:
             names += [f"{name}: gewogen %" for name, _i in groups[1:]]
     return groups, names
+
+
+def _profiles(
+    book: Any,
+    styles: dict[str, Any],
+    session: Session,
+    defn: SurveyDef,
+    scope: Scope,
+    filters: Filters,
+    minimum: int,
+) -> None:
+    """Panel waves: every closed question per value of each profile question (gender and
+    the panel's own), in long form, so a pivot table or filter can take it from there."""
+    fields = profiles.profile_fields(session, defn.id)
+    if not fields:
+        return
+    sheet = book.add_worksheet("Profiel")
+    names = ["Profielvraag", "Waarde", "Vraag", "Code", "Antwoord", "Aantal", "%"]
+    _header(sheet, styles, names, [16, 18, 40, 16, 32, 10, 10])
+    row = 0
+    for field in fields:
+        for table in profiles.breakdown(session, defn, scope, filters, field, minimum):
+            for label, cells in table.rows:
+                for (_code, value), cell in zip(table.values, cells, strict=True):
+                    row += 1
+                    for col, text_value in enumerate(
+                        [field.label, value, table.question.text, table.question.code, label]
+                    ):
+                        text(sheet, row, col, text_value)
+                    _cell(sheet, row, 5, cell, styles, minimum)
+    sheet.autofilter(0, 0, row, len(names) - 1)
 
 
 def _answered_row(

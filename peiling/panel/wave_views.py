@@ -159,7 +159,8 @@ def wave_form(token: str) -> ResponseReturnValue:
     if step.outcome is Outcome.SUBMIT:
         meta = ResponseMeta(waves.submission_token(invitation), f"panel-{panel.slug}",  # type: ignore[union-attr]
                             municipality=member.municipality_code,
-                            age=datetime.now(UTC).year - member.birth_year)  # fmt: skip
+                            age=datetime.now(UTC).year - member.birth_year,
+                            profile=waves.profile_of(member))  # fmt: skip
         try:
             store_response(db.session, defn, step.answers, meta)
         except DuplicateSubmission:

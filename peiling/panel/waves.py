@@ -142,6 +142,18 @@ def send_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     return thread
 
 
+GENDER = "geslacht"
+
+
+def profile_of(member: Member) -> dict[str, str]:
+    """What a wave's response carries of its member: gender and the panel's profile
+    questions, by code (never her address or birth year)."""
+    profile = dict(member.profile or {})
+    if member.gender:
+        profile[GENDER] = member.gender
+    return profile
+
+
 def submission_token(invitation: Invitation) -> str:
     """The response's idempotency key: the same for every retry of this invitation, and
     not the link itself."""

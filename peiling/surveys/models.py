@@ -202,6 +202,9 @@ class Response(db.Model):
     # language, so this is only for reporting (and checking a translation works).
     language: Mapped[str | None] = mapped_column(String(8))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A panel member's profile (gender and the panel's own profile questions) at the time
+    # she answered, copied so results break down by it; no link back to her.
+    profile: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class Answer(db.Model):

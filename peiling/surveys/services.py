@@ -45,6 +45,7 @@ class ResponseMeta:
     # For a panel wave, which does not ask them: the member's municipality and age.
     municipality: str | None = None
     age: int | None = None
+    profile: dict[str, str] | None = None
 
 
 def find_survey(session: Session, slug: str) -> Survey | None:
@@ -103,6 +104,7 @@ def store_response(
         "source": meta.source,
         "language": meta.language,
         "submitted_at": now,
+        "profile": meta.profile,
     }
     # On PostgreSQL the session is not touched, so no Session is even created for it.
     if dialect_name() == "postgresql":
@@ -154,9 +156,10 @@ WITH s AS (
       AND (closes_at IS NULL OR closes_at > %(submitted_at)s)
 ), r AS (
     INSERT INTO response
-        (survey_id, submission_token, municipality_code, age, source, language, submitted_at)
+        (survey_id, submission_token, municipality_code, age, source, language, submitted_at,
+         profile)
     SELECT s.id, %(submission_token)s, %(municipality_code)s, %(age)s, %(source)s,
-           %(language)s, %(submitted_at)s
+           %(language)s, %(submitted_at)s, %(profile_json)s::json
     FROM s
     ON CONFLICT (submission_token) DO NOTHING
     RETURNING id
@@ -188,6 +191,7 @@ def _store_in_one_statement(
     ]
     volunteer = _volunteer(answers)
     values.update(
+        profile_json=json.dumps(values["profile"]) if values["profile"] is not None else None,
         slug=defn.slug,
         revision=defn.revision,
         answers=json.dumps(rows),

@@ -3,9 +3,12 @@ sending that survives a broken connection."""
 
 from __future__ import annotations
 
+import io
+import re
 import time
 from collections import Counter
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +16,7 @@ from peiling.extensions import db
 from peiling.panel import waves
 from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
 from peiling.surveys.models import Answer, Response, Survey
+from tests.analysis.test_workbook import download
 from tests.auth.fixtures import csrf_of
 from tests.panel.conftest import Inbox
 from tests.panel.test_recruitment import path, sign_up
@@ -225,3 +229,53 @@ def test_a_broken_connection_mid_batch_sends_everyone_exactly_one(
         statuses = db.session.scalars(select(Mail.status).where(Mail.kind == "invitation")).all()
         assert [s.value for s in statuses] == ["sent"] * 6
     assert Counter(m["To"] for m in inbox.messages) == dict.fromkeys(emails, 1)
+
+
+def test_wave_results_break_down_by_profile(app, panel, make_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(pages=PAGES, slug="profielgolf", title="Profielgolf", kind="panel",
+                         region="groningen")  # fmt: skip
+    # Women (hbo) all vote, men (mbo) none; grades 8 and 5.
+    people = [("vrouw", "hbo", "ja", "8")] * 6 + [("man", "mbo", "nee", "5")] * 7
+    with app.test_request_context("/"):
+        p = db.session.get(Panel, panel.id)
+        for n, (gender, school, _vote, _grade) in enumerate(people):
+            db.session.add(Member(panel_id=p.id, email=f"m{n}@example.nl", birth_year=1980,
+                                  municipality_code="GM0014", gender=gender,
+                                  profile={"opleiding": school},
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "P",
+                                 {"all": True}, 5)  # fmt: skip
+        tokens = db.session.scalars(select(Invitation.token).where(Invitation.wave_id == wave.id)
+                                    .order_by(Invitation.member_id)).all()  # fmt: skip
+        db.session.commit()
+    client = app.test_client()
+    for token, (_gender, _school, vote, grade) in zip(tokens, people, strict=True):
+        answer = {"pagina": "1", "actie": "verder", "q_stem": vote, "q_vertrouwen": grade}
+        assert client.post(f"/panel/w/{token}", data=answer).status_code == 303
+
+    staff = logged_in("researcher")
+    page = staff.get("/analysis/profielgolf/?profiel=geslacht").get_data(as_text=True)
+    table = re.search(r"Ga je stemmen\? – naar geslacht</caption>(.*?)</table>", page, re.S)
+    assert table
+    head = re.findall(r'<th scope="col">(.*?)</th>', table.group(1))
+    assert head == ["Antwoord", "Vrouw", "Man", "Anders", "Zeg ik liever niet"]
+    ja = re.search(r'<th scope="row">Ja</th>(.*?)</tr>', table.group(1), re.S).group(1)  # type: ignore[union-attr]
+    cells = [re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<td>(.*?)</td>", ja, re.S)]
+    assert cells[0][:2] == ["6", "(100%)"] and cells[1][:2] == ["0", "(0%)"]
+    by_school = staff.get("/analysis/profielgolf/?profiel=opleiding").get_data(as_text=True)
+    assert "Ga je stemmen? – naar opleiding" in by_school
+
+    content = download(staff, "/analysis/profielgolf/export.xlsx")
+    sheet = pd.read_excel(io.BytesIO(content), sheet_name="Profiel")
+
+    def figure(field: str, value: str, code: str, answer: str) -> tuple[int, float]:  # noqa: E306
+        row = sheet[(sheet["Profielvraag"] == field) & (sheet["Waarde"] == value)
+                    & (sheet["Code"] == code) & (sheet["Antwoord"] == answer)]  # fmt: skip
+        assert len(row) == 1
+        return int(row["Aantal"].iloc[0]), float(row["%"].iloc[0])
+
+    assert figure("Geslacht", "Vrouw", "stem", "Ja") == (6, 1.0)
+    assert figure("Geslacht", "Man", "stem", "Nee") == (7, 1.0)
+    assert figure("Opleiding", "Mbo", "vertrouwen", "5") == (7, 1.0)
+    assert figure("Opleiding", "Hbo of wo", "stem", "Nee") == (0, 0.0)
