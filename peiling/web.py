@@ -190,7 +190,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 # Endpoints that accept a file upload, with their own, larger request-size limit.
-UPLOAD_ENDPOINTS = frozenset({"designer.upload", "analysis.weights"})
+UPLOAD_ENDPOINTS = frozenset({"designer.upload", "analysis.weights", "panel.import_members"})
 UPLOAD_LIMIT = 3 * 1024 * 1024
 
 

@@ -23,6 +23,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('response', schema=None) as batch_op:
-        batch_op.drop_column('profile')
+    # Not in batch mode: on SQLite that copies and drops the table, and dropping it would
+    # delete every answer (ON DELETE CASCADE). SQLite (3.35+) drops a plain column itself.
+    op.drop_column('response', 'profile')
 

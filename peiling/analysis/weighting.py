@@ -1,10 +1,11 @@
 """Weighting results to population targets by raking (iterative proportional fitting).
 
 Targets come as a CSV of municipality, age band, (gender) and population. Respondents are
-grouped into cells by municipality and age band in SQL; raking adjusts one weight per cell
-until the weighted respondents match the population's margins (scaled to the number of
-respondents, so the average weight is 1). Gender is used once responses carry it (the
-panel's members do; a flash poll does not ask it) and is reported as unused until then.
+grouped into cells by municipality, age band and gender in SQL; raking adjusts one weight
+per cell until the weighted respondents match the population's margins (scaled to the
+number of respondents, so the average weight is 1). Gender is a third margin where responses carry
+it (a panel wave's, from the members' profiles; a flash poll does not ask it) and is
+reported as unused otherwise.
 The arithmetic is a few lines over a handful of cells, so no library is needed for it.
 """
 
@@ -28,7 +29,7 @@ from peiling.geo import Municipality
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response, Survey
 
-Cell = tuple[str | None, str | None]  # (municipality code, age band)
+Cell = tuple[str | None, str | None, str | None]  # (municipality code, age band, gender)
 MAX_ROWS = 5000
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-10
@@ -99,6 +100,13 @@ def age_band_of(age_column: object) -> object:
     )
 
 
+def gender_of() -> object:
+    """SQL: the gender a response carries (a panel member's), or NULL."""
+    from peiling.analysis.profiles import GENDER
+
+    return Response.profile[GENDER].as_string()
+
+
 def rake(cells: dict[Cell, int], margins: dict[int, dict[str, float]]) -> dict[Cell, float]:
     """One weight per cell so that the weighted respondents match every margin.
 
@@ -164,21 +172,27 @@ def weighting(
     rows = targets(session, defn.id)
     if not rows:
         return None
-    band = age_band_of(Response.age)
+    band, gender = age_band_of(Response.age), gender_of()
     stmt = (
-        select(Response.municipality_code, band, func.count())
+        select(Response.municipality_code, band, gender, func.count())
         .where(Response.survey_id == defn.id)
-        .group_by(Response.municipality_code, band)
+        .group_by(Response.municipality_code, band, gender)
     )
-    cells: dict[Cell, int] = {(m, b): n for m, b, n in session.execute(stmt)}
-    margins: dict[int, dict[str, float]] = {0: defaultdict(float), 1: defaultdict(float)}
+    cells: dict[Cell, int] = {(m, b, g): n for m, b, g, n in session.execute(stmt)}
+    margins: dict[int, dict[str, float]] = {d: defaultdict(float) for d in range(3)}
     for row in rows:
         if row.municipality_code:
             margins[0][row.municipality_code] += row.population
         if row.age_band:
             margins[1][row.age_band] += row.population
-    used = [name for dim, name in ((0, "gemeente"), (1, "leeftijd")) if margins[dim]]
-    unused = ["geslacht"] if any(r.gender for r in rows) else []
+        if row.gender:
+            margins[2][row.gender.lower()] += row.population
+    # Gender only counts where responses carry it (panel waves; a flash poll does not ask).
+    if not any(g for _m, _b, g in cells):
+        margins[2].clear()
+    names = ((0, "gemeente"), (1, "leeftijd"), (2, "geslacht"))
+    used = [name for dim, name in names if margins[dim]]
+    unused = ["geslacht"] if any(r.gender for r in rows) and not margins[2] else []
     weights = rake(cells, {d: dict(m) for d, m in margins.items() if m})
     result = Weighting(weights, sum(cells.values()), effective_size(cells, weights), used, unused)
     result.shares, result.by_place = _weighted_shares(session, defn, scope, filters, weights)
@@ -195,41 +209,41 @@ def _weighted_shares(
     """Per closed question and answer, in total and per municipality: Σ weights of those
     who gave it / Σ weights of those who answered the question (for multiple choice: who
     picked anything)."""
-    band = age_band_of(Response.age)
+    band, gender = age_band_of(Response.age), gender_of()
     key_text = func.coalesce(Answer.value_text, "")
     base = (
         select(Answer.question_id, Answer.option_id, key_text, Answer.value_number,
-               Response.municipality_code, band, func.count(distinct(Answer.response_id)))
+               Response.municipality_code, band, gender, func.count(distinct(Answer.response_id)))
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.survey_id == defn.id, *response_conditions(defn.id, scope, filters))
         .group_by(Answer.question_id, Answer.option_id, key_text, Answer.value_number,
-                  Response.municipality_code, band)
+                  Response.municipality_code, band, gender)
     )  # fmt: skip
     by_id = {q.id: q for q in defn.questions}
     # Keyed by (question id, answer code, place) and (question id, place).
     given: dict[tuple[int, str, str | None], float] = defaultdict(float)
     answered: dict[tuple[int, str | None], float] = defaultdict(float)
-    for question_id, option_id, text, number, place, age_band, n in session.execute(base):
+    for question_id, option_id, text, number, place, age_band, sex, n in session.execute(base):
         q = by_id.get(question_id)
         if q is None or q.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
             continue
         if option_id is not None and q.type is QuestionType.VOLUNTEER:
             continue  # activities; the ja/nee row is the answer
-        weight = weights.get((place, age_band), 1.0) * n
+        weight = weights.get((place, age_band, sex), 1.0) * n
         given[(question_id, answer_code(q, option_id, text, number), place)] += weight
         if q.type not in MANY_ROWS:
             answered[(question_id, place)] += weight
     many = [q.id for q in defn.questions if q.type in MANY_ROWS]
     if many:
         respondents = (
-            select(Answer.question_id, Response.municipality_code, band,
+            select(Answer.question_id, Response.municipality_code, band, gender,
                    func.count(distinct(Answer.response_id)))
             .join(Response, Response.id == Answer.response_id)
             .where(Answer.question_id.in_(many), *response_conditions(defn.id, scope, filters))
-            .group_by(Answer.question_id, Response.municipality_code, band)
+            .group_by(Answer.question_id, Response.municipality_code, band, gender)
         )  # fmt: skip
-        for question_id, place, age_band, n in session.execute(respondents):
-            answered[(question_id, place)] += weights.get((place, age_band), 1.0) * n
+        for question_id, place, age_band, sex, n in session.execute(respondents):
+            answered[(question_id, place)] += weights.get((place, age_band, sex), 1.0) * n
     total_given: dict[tuple[int, str], float] = defaultdict(float)
     total_answered: dict[int, float] = defaultdict(float)
     for (question_id, code, _place), value in given.items():

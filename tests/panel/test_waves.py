@@ -279,3 +279,41 @@ def test_wave_results_break_down_by_profile(app, panel, make_survey, logged_in) 
     assert figure("Geslacht", "Man", "stem", "Nee") == (7, 1.0)
     assert figure("Opleiding", "Mbo", "vertrouwen", "5") == (7, 1.0)
     assert figure("Opleiding", "Hbo of wo", "stem", "Nee") == (0, 0.0)
+
+
+def test_wave_results_are_weighted_by_gender(app, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
+    from peiling.analysis.filters import Filters
+    from peiling.analysis.weighting import parse_targets, weighting
+    from peiling.auth.access import Scope
+    from peiling.surveys.definition import get_definition
+
+    survey = make_survey(pages=PAGES, slug="gewogen-golf", kind="panel", region="groningen")
+    people = [("vrouw", "ja")] * 6 + [("man", "nee")] * 7
+    with app.test_request_context("/"):
+        p = db.session.get(Panel, panel.id)
+        for n, (gender, _vote) in enumerate(people):
+            db.session.add(Member(panel_id=p.id, email=f"w{n}@example.nl", birth_year=1980,
+                                  municipality_code="GM0014", gender=gender,
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "W",
+                                 {"all": True}, 5)  # fmt: skip
+        tokens = db.session.scalars(select(Invitation.token).where(Invitation.wave_id == wave.id)
+                                    .order_by(Invitation.member_id)).all()  # fmt: skip
+        stored = db.session.get(Survey, survey.id)
+        for row in parse_targets(db.session, stored, "geslacht;aantal\nvrouw;5000\nMan;5000"):
+            row.survey_id = survey.id
+            db.session.add(row)
+        db.session.commit()
+    client = app.test_client()
+    for token, (_gender, vote) in zip(tokens, people, strict=True):
+        answer = {"pagina": "1", "actie": "verder", "q_stem": vote, "q_vertrouwen": "7"}
+        assert client.post(f"/panel/w/{token}", data=answer).status_code == 303
+    with app.test_request_context("/"):
+        defn = get_definition(db.session, db.session.get(Survey, survey.id))
+        found = weighting(db.session, defn, Scope(None, True), Filters())
+        question = next(q for q in defn.questions if q.code == "stem")
+    assert found is not None and found.dimensions == ["geslacht"] and found.unused == []
+    # Six women, seven men, weighted to half and half: women 13/12 each, men 13/14.
+    assert found.shares[(question.id, "ja")] == pytest.approx(0.5)
+    assert found.effective == pytest.approx(13 * 13 / (6 * (13 / 12) ** 2 + 7 * (13 / 14) ** 2))
