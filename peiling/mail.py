@@ -38,6 +38,7 @@ DEFAULTS = {
     "MAIL_TIMEOUT": 10,
     "MAIL_ATTEMPTS": 5,
     "MAIL_RATE": 20,  # mails per second at most: mail providers throttle bursts
+    "MAIL_RETRY_SECONDS": 30,  # the first wait before a failed send is tried again
 }
 
 

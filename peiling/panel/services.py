@@ -226,3 +226,33 @@ def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:
         html_body=render_template("panel/mail/confirm.html", **context),
         unsubscribe_url=links["unsubscribe_url"],
     )
+
+
+def _month(session: Session, column: Any) -> Any:
+    """SQL: the month (YYYY-MM, UTC) of a moment."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def joins_and_leaves(session: Session, panel: Panel) -> list[tuple[str, int, int]]:
+    """(month, members who confirmed, members who unsubscribed) per month, for the panel's
+    health. Members who deleted their data are gone, and so are not counted."""
+    counts: dict[str, list[int]] = {}
+    for column, slot in ((Member.joined_at, 0), (Member.left_at, 1)):
+        month = _month(session, column)
+        for m, n in session.execute(
+            select(month, func.count()).where(Member.panel_id == panel.id, column.is_not(None))
+            .group_by(month)
+        ):  # fmt: skip
+            counts.setdefault(m, [0, 0])[slot] = n
+    return [(m, joined, left) for m, (joined, left) in sorted(counts.items())]
+
+
+def save_targets(panel: Panel, form: Any, places: list[str]) -> bool:
+    """Members wanted per municipality, from a form of numbers; False if one is not."""
+    values = {code: form.get(f"doel_{code}", "").strip() or "0" for code in places}
+    if not all(v.isdigit() for v in values.values()):
+        return False
+    panel.targets = {code: int(v) for code, v in values.items() if int(v)}
+    return True

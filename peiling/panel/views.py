@@ -118,9 +118,30 @@ def overview(slug: str) -> ResponseReturnValue:
         .where(Member.panel_id == panel.id, Mail.status == MailStatus.FAILED))  # fmt: skip
     waves = db.session.scalars(select(Wave).where(Wave.panel_id == panel.id)
                                .order_by(Wave.created_at.desc())).all()  # fmt: skip
+    months = services.joins_and_leaves(db.session, panel)
     return render_template("panel/overview.html", panel=panel, places=places_of(panel),
                            members=members, codes=codes, used=used, failed=failed,
-                           waves=waves)  # fmt: skip
+                           waves=waves, months=months)  # fmt: skip
+
+
+@bp.post("/<slug>/doelen")
+@roles_required(*MANAGERS)
+def targets(slug: str) -> ResponseReturnValue:
+    """How many members the panel wants per municipality (reliable figures per municipality)."""
+    panel = panel_or_404(slug)
+    if services.save_targets(panel, request.form, [m.code for m in places_of(panel)]):
+        record(
+            db.session,
+            current_user,
+            "changed",
+            f"panel:{slug}",
+            targets=sum(panel.targets.values()),
+        )
+        db.session.commit()
+        flash(_("Doelen opgeslagen."), "notice")
+    else:
+        flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
+    return redirect(url_for(".overview", slug=slug))
 
 
 @bp.post("/<slug>/codes")

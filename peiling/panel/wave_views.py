@@ -3,10 +3,21 @@ through her personal link, page by page, and can stop and go on later on any dev
 
 from __future__ import annotations
 
+import base64
+import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from peiling.auth.access import roles_required
 from peiling.auth.services import record
+from peiling.designer.sharing import public_url, qr_svg
 from peiling.extensions import csrf, db
 from peiling.panel import bp, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
@@ -123,6 +135,38 @@ def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
         waves.send_in_background(waves.app_of_request(), ids)
     flash(_("%(n)s e-mails worden verstuurd.", n=len(ids)), "notice")
     return redirect(url_for(".wave", slug=slug, wave_id=wave.id))
+
+
+def class_tag(name: str) -> str:
+    """The source tag of a school or class: "Dr. Nassau College 3B" -> "dr-nassau-college-3b"."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40].rstrip("-")
+
+
+@bp.route("/<slug>/golven/<int:wave_id>/klassen", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def class_links(slug: str, wave_id: int) -> ResponseReturnValue:
+    """A youth panel through schools: one anonymous link and QR code per school or class.
+    Each is the wave's public questionnaire tagged with the class as its source (?bron=),
+    so nothing personal is asked or stored, and results can be split by class."""
+    panel = panel_or_404(slug)
+    wave = _wave_or_404(panel, wave_id)
+    survey = db.session.get(Survey, wave.survey_id)
+    names = [n.strip() for n in request.form.get("klassen", "").splitlines() if n.strip()]
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    links = []
+    for name in names[:200]:
+        tag = class_tag(name)
+        if tag:
+            url = public_url(base, survey.slug, tag)  # type: ignore[union-attr]
+            qr = base64.b64encode(qr_svg(url)).decode()
+            links.append({"name": name, "tag": tag, "url": url, "qr": qr})
+    if links:
+        record(db.session, current_user, "changed", f"panel:{slug}", wave=wave.id,
+               class_links=len(links))  # fmt: skip
+        db.session.commit()
+    return render_template("panel/class_links.html", panel=panel, wave=wave, survey=survey,
+                           links=links, names="\n".join(names))  # fmt: skip
 
 
 # ------------------------------------------------------------------ the personal link

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -127,13 +128,20 @@ def _wave_mail(
 
 def send_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     """Send these mails from a thread of this process, at MAIL_RATE per second, so the
-    page that queued them answers at once. What it cannot send stays queued."""
-    from peiling.mail import send_queued
+    page that queued them answers at once. What fails is tried again after
+    MAIL_RETRY_SECONDS, then twice that, and so on, until it is sent or marked failed
+    after MAIL_ATTEMPTS (and shown to staff); `flask mail send` can always try again."""
+    from peiling.mail import send_queued, setting
 
     def run() -> None:
         with app.app_context():
             try:
-                send_queued(db.session, ids)
+                pause = float(setting("MAIL_RETRY_SECONDS"))  # type: ignore[arg-type]
+                for attempt in range(int(setting("MAIL_ATTEMPTS"))):  # type: ignore[call-overload]
+                    _sent, failed = send_queued(db.session, ids)
+                    if not failed:
+                        break
+                    time.sleep(pause * (attempt + 1))
             finally:
                 db.session.remove()
 

@@ -228,3 +228,41 @@ def test_researchers_make_and_download_codes(app, logged_in, panel) -> None:  # 
     assert sheet.max_row == 48 and sheet["C2"].value == rows[0]["code"]
     for other in ("analyst", "admin"):
         assert logged_in(other).get("/panel/groninger-panel/codes/1.csv").status_code == 403
+
+
+def test_panel_health_members_against_targets_and_per_month(app, logged_in, panel) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    def at(month: int) -> datetime:
+        return datetime(2026, month, 15, 12, tzinfo=UTC)
+
+    with app.app_context():
+        rows = [("GM0014", at(3), None)] * 3 + [("GM0014", at(4), at(5))] + [
+            ("GM0047", at(4), None)] * 2  # fmt: skip
+        for n, (place, joined, left) in enumerate(rows):
+            status = MemberStatus.UNSUBSCRIBED if left else MemberStatus.ACTIVE
+            db.session.add(Member(panel_id=panel.id, email=f"g{n}@example.nl", birth_year=1970,
+                                  municipality_code=place, status=status, joined_at=joined,
+                                  left_at=left))  # fmt: skip
+        db.session.commit()
+    client = logged_in("researcher")
+    page = client.get("/panel/groninger-panel/").get_data(as_text=True)
+    form = {f"doel_{code}": "0" for code in re.findall(r'name="doel_(GM\d{4})"', page)}
+    form.update(doel_GM0014="6", doel_GM0047="8", csrf_token=csrf_of(page))
+    assert client.post("/panel/groninger-panel/doelen", data=form).status_code == 302
+    html = client.get("/panel/groninger-panel/").get_data(as_text=True)
+
+    def row(label: str) -> list[str]:
+        found = re.search(rf'<th scope="row">{label}</th>(.*?)</tr>', html, re.S)
+        assert found, label
+        return re.findall(r"<td>(.*?)</td>", found.group(1))
+
+    assert row("Groningen") == ["3", "6", "50%", "0", "1"]  # active, target, share, ...
+    assert row("Veendam") == ["2", "8", "25%", "0", "0"]
+    assert row("2026-03") == ["3", "0"] and row("2026-04") == ["3", "0"]
+    assert row("2026-05") == ["0", "1"]
+    bad = dict(form, doel_GM0014="veel")
+    client.post("/panel/groninger-panel/doelen", data=bad)
+    assert "Groningen</th><td>3</td><td>6</td>" in client.get("/panel/groninger-panel/").get_data(
+        as_text=True
+    )

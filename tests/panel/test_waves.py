@@ -317,3 +317,67 @@ def test_wave_results_are_weighted_by_gender(app, panel, make_survey) -> None:  
     # Six women, seven men, weighted to half and half: women 13/12 each, men 13/14.
     assert found.shares[(question.id, "ja")] == pytest.approx(0.5)
     assert found.effective == pytest.approx(13 * 13 / (6 * (13 / 12) ** 2 + 7 * (13 / 14) ** 2))
+
+
+def test_invitations_that_fail_are_tried_again_in_the_background(
+    app, inbox, panel, make_survey, logged_in
+) -> None:  # type: ignore[no-untyped-def]
+    make_survey(pages=PAGES, slug="herhaal", kind="panel", region="groningen")
+    emails = [f"h{n}@example.nl" for n in range(3)]
+    with app.app_context():
+        for e in emails:
+            db.session.add(Member(panel_id=panel.id, email=e, municipality_code="GM0014",
+                                  birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.commit()
+        survey_id = db.session.scalar(select(Survey.id).where(Survey.slug == "herhaal"))
+    staff = logged_in("researcher")
+    made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
+                      name="H", survey=str(survey_id), mode="all")  # fmt: skip
+    wave_url = made.headers["Location"]
+    inbox.refuse = 2  # the server drops the first two attempts
+    app.config["MAIL_RETRY_SECONDS"] = 0.05
+    try:
+        staff_post(staff, wave_url + "/uitnodigen", wave_url)
+        wait_for(lambda: len(inbox.messages) == 3)
+    finally:
+        app.config.pop("MAIL_RETRY_SECONDS")
+    time.sleep(0.2)
+    assert Counter(m["To"] for m in inbox.messages) == dict.fromkeys(emails, 1)
+    with app.app_context():
+        statuses = db.session.scalars(select(Mail.status)).all()
+        assert [s.value for s in statuses] == ["sent"] * 3
+
+
+def test_class_links_are_anonymous_and_tag_the_class(
+    app, panel, make_survey, logged_in, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from peiling.designer.sharing import qr_svg
+
+    survey = make_survey(pages=PAGES, slug="jeugdpanel", kind="panel", region="groningen")
+    staff = logged_in("researcher")
+    made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
+                      name="Klassen", survey=str(survey.id), mode="all")  # fmt: skip
+    url = made.headers["Location"] + "/klassen"
+    page = staff_post(staff, url, url, klassen="Dr. Nassau College 3B\n\nPenta Collége 2a\n")
+    html = page.get_data(as_text=True)
+    links = re.findall(r'<a href="(http://[^"]+)">', html)
+    assert links == ["http://localhost/p/jeugdpanel?bron=dr-nassau-college-3b",
+                     "http://localhost/p/jeugdpanel?bron=penta-college-2a"]  # fmt: skip
+    qr = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert [base64.b64decode(q) for q in qr] == [qr_svg(link) for link in links]
+
+    for other in ("analyst", "admin"):
+        assert logged_in(other).get(url).status_code == 403
+
+    pupil = respondent("jeugdpanel")
+    form = pupil.open("?bron=dr-nassau-college-3b").get_data(as_text=True)
+    assert '<input type="hidden" name="bron" value="dr-nassau-college-3b">' in form
+    tag = {"bron": "dr-nassau-college-3b"}  # the hidden field, as the browser sends it back
+    pupil.post(0, {"q_stem": "nee", **tag})
+    assert pupil.post(1, {"q_stem": "nee", "q_vertrouwen": "9", **tag}).status_code == 303
+    with app.app_context():
+        (stored,) = db.session.scalars(select(Response)).all()
+        assert stored.source == "dr-nassau-college-3b"
+        assert (stored.municipality_code, stored.age, stored.profile) == (None, None, None)
