@@ -66,6 +66,8 @@ class Member(db.Model):
     )
     key: Mapped[str] = mapped_column(String(64), unique=True, default=new_key)
     confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A new address she entered, used once she confirms it from a mail sent there.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

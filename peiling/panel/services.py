@@ -148,16 +148,37 @@ class DuplicateEmail(Exception):
     """This address is in the panel already."""
 
 
-def confirm(session: Session, key: str) -> Member | None:
-    """The double opt-in: make the member active; None for an unknown or used key."""
+def confirm(session: Session, key: str) -> tuple[Member | None, bool]:
+    """The double opt-in: make the member active, or move her to the new address she
+    asked for (then True); (None, False) for an unknown or used key."""
     member = session.scalar(select(Member).where(Member.confirm_hash == key_hash(key)))
     if member is None:
-        return None
+        return None, False
     member.confirm_hash = None
+    moved = bool(member.pending_email)
+    if member.pending_email:
+        member.email, member.pending_email = member.pending_email, None
     if member.status is MemberStatus.INVITED:
         member.status = MemberStatus.ACTIVE
         member.joined_at = datetime.now(UTC)
-    return member
+    return member, moved
+
+
+def change_email(session: Session, member: Member, typed: str) -> str | None:
+    """Ask to move to another address: returns the key for the confirmation mail sent
+    there, or raises DuplicateEmail / ValueError. The old address stays until then."""
+    email = typed.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise ValueError(email)
+    if email == member.email:
+        return None
+    if session.scalar(select(Member.id).where(Member.panel_id == member.panel_id,
+                                              Member.email == email)):  # fmt: skip
+        raise DuplicateEmail
+    key = new_key()
+    member.pending_email = email
+    member.confirm_hash = key_hash(key)
+    return key
 
 
 def member_by_key(session: Session, key: str) -> Member | None:
@@ -220,7 +241,7 @@ def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:
     return Mail(
         member_id=member.id,
         kind="confirm",
-        to_address=member.email,
+        to_address=member.pending_email or member.email,
         subject=_("Bevestig je aanmelding voor %(panel)s", panel=panel.name),
         text_body=render_template("panel/mail/confirm.txt", **context),
         html_body=render_template("panel/mail/confirm.html", **context),
@@ -256,3 +277,40 @@ def save_targets(panel: Panel, form: Any, places: list[str]) -> bool:
         return False
     panel.targets = {code: int(v) for code, v in values.items() if int(v)}
     return True
+
+
+PROFILE_LINE = re.compile(r"^([a-z][a-z0-9_]{0,31})\s*\|\s*([^|]{1,80}?)\s*\|\s*(.+)$")
+
+
+def parse_profile_fields(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Profile questions, one per line: `code | Label | value=Label, value=Label`.
+    Returns the fields and a problem per bad line."""
+    fields: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        found = PROFILE_LINE.match(line.strip())
+        options = []
+        if found:
+            for part in found.group(3).split(","):
+                value, _sep, label = part.partition("=")
+                if re.fullmatch(r"[a-z0-9_-]{1,32}", value.strip()) and label.strip():
+                    options.append([value.strip(), label.strip()[:80]])
+                else:
+                    options = []
+                    break
+        codes = {f["code"] for f in fields}
+        if not found or not options or found.group(1) in codes | {"geslacht"}:
+            hint = "code | Vraag | waarde=Antwoord, waarde=Antwoord"
+            problems.append(_("Regel %(n)s: schrijf %(hint)s", n=number, hint=hint))
+            continue
+        fields.append({"code": found.group(1), "label": found.group(2), "options": options})
+    return fields, problems
+
+
+def profile_text(fields: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{f['code']} | {f['label']} | " + ", ".join(f"{v}={label}" for v, label in f["options"])
+        for f in fields
+    )

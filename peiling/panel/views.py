@@ -119,9 +119,27 @@ def overview(slug: str) -> ResponseReturnValue:
     waves = db.session.scalars(select(Wave).where(Wave.panel_id == panel.id)
                                .order_by(Wave.created_at.desc())).all()  # fmt: skip
     months = services.joins_and_leaves(db.session, panel)
+    questions = services.profile_text(panel.profile_fields or [])
     return render_template("panel/overview.html", panel=panel, places=places_of(panel),
                            members=members, codes=codes, used=used, failed=failed,
-                           waves=waves, months=months)  # fmt: skip
+                           waves=waves, months=months, profile_text=questions)  # fmt: skip
+
+
+@bp.post("/<slug>/profiel")
+@roles_required(*MANAGERS)
+def profile_questions(slug: str) -> ResponseReturnValue:
+    """The panel's own profile questions (gender is always asked)."""
+    panel = panel_or_404(slug)
+    fields, problems = services.parse_profile_fields(request.form.get("profielvragen", ""))
+    if problems:
+        for problem in problems:
+            flash(problem, "error")
+    else:
+        panel.profile_fields = fields
+        record(db.session, current_user, "changed", f"panel:{slug}", profile=len(fields))
+        db.session.commit()
+        flash(_("Profielvragen opgeslagen."), "notice")
+    return redirect(url_for(".overview", slug=slug))
 
 
 @bp.post("/<slug>/doelen")
@@ -295,13 +313,13 @@ def signup(slug: str) -> ResponseReturnValue:
 def confirm(key: str) -> ResponseReturnValue:
     if request.method == "GET":
         return _private(render_template("panel/confirm.html", key=key))
-    member = services.confirm(db.session, key)
+    member, moved = services.confirm(db.session, key)
     if member is None:
         return _private(render_template("panel/message.html", state="confirm_unknown"), 404)
     db.session.commit()
     panel = db.session.get(Panel, member.panel_id)
-    return _private(render_template("panel/message.html", state="confirmed", panel=panel,
-                                    member=member))  # fmt: skip
+    return _private(render_template("panel/message.html", state="moved" if moved else "confirmed",
+                                    panel=panel, member=member))  # fmt: skip
 
 
 @bp.route("/mijn-gegevens/<key>", methods=["GET", "POST"])
@@ -317,13 +335,26 @@ def my_data(key: str) -> ResponseReturnValue:
         problems = data.problems(panel)  # type: ignore[arg-type]
         if place not in {m.code for m in places_of(panel)}:  # type: ignore[arg-type]
             problems["gemeente"] = _("Kies je gemeente.")
+        confirm_key = None
+        try:
+            confirm_key = services.change_email(db.session, member, form.get("email", member.email))
+        except services.DuplicateEmail:
+            problems["email"] = _("Dit e-mailadres doet al mee aan het panel.")
+        except ValueError:
+            problems["email"] = _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
         if not problems:
+            if confirm_key is not None:  # the new address counts once confirmed from there
+                message = services.confirmation_mail(panel, member, confirm_key)  # type: ignore[arg-type]
+                db.session.add(message)
             member.birth_year = int(data.birth_year)
             member.gender = data.gender or None
             member.municipality_code = place
             member.profile = {k: v for k, v in data.profile.items() if v}
             db.session.commit()
-            return redirect(url_for(".my_data", key=key, opgeslagen=1), 303)
+            if confirm_key is not None:
+                mail.send_queued(db.session, [message.id])
+            return redirect(url_for(".my_data", key=member.key, opgeslagen=1), 303)
+        db.session.rollback()
     context = services.member_data(db.session, member)
     return _private(render_template(
         "panel/my_data.html", panel=panel, problems=problems, places=places_of(panel),  # type: ignore[arg-type]

@@ -266,3 +266,61 @@ def test_panel_health_members_against_targets_and_per_month(app, logged_in, pane
     assert "Groningen</th><td>3</td><td>6</td>" in client.get("/panel/groninger-panel/").get_data(
         as_text=True
     )
+
+
+def test_researchers_define_the_profile_questions(app, logged_in, panel, client, codes) -> None:  # type: ignore[no-untyped-def]
+    staff = logged_in("researcher")
+    page = staff.get("/panel/groninger-panel/").get_data(as_text=True)
+    assert "opleiding | Opleiding | mbo=Mbo, hbo=Hbo of wo" in page  # the fixture's
+    text = ("werk | Werk je? | ja=Ja, nee=Nee\n"
+            "wijk | Woon je in de stad? | stad=In de stad, dorp=In een dorp")  # fmt: skip
+    staff.post(
+        "/panel/groninger-panel/profiel", data={"csrf_token": csrf_of(page), "profielvragen": text}
+    )
+    with app.app_context():
+        from peiling.panel.models import Panel
+
+        fields = db.session.get(Panel, panel.id).profile_fields
+    assert [f["code"] for f in fields] == ["werk", "wijk"]
+    assert fields[1]["options"] == [["stad", "In de stad"], ["dorp", "In een dorp"]]
+    signup = client.get(f"/panel/groninger-panel/aanmelden?code={codes[0]}").get_data(as_text=True)
+    assert "Woon je in de stad?" in signup and "In een dorp" in signup
+    for bad in ("werk | Werk je?", "Werk | x | ja=Ja", "geslacht | G | v=V", "a | b | =Leeg"):
+        page = staff.get("/panel/groninger-panel/").get_data(as_text=True)
+        staff.post(
+            "/panel/groninger-panel/profiel",
+            data={"csrf_token": csrf_of(page), "profielvragen": bad},
+        )
+        shown = staff.get("/panel/groninger-panel/").get_data(as_text=True)
+        assert "Regel 1: schrijf code | Vraag | waarde=Antwoord, waarde=Antwoord" in shown, bad
+    with app.app_context():
+        assert [f["code"] for f in db.session.get(Panel, panel.id).profile_fields] == [
+            "werk",
+            "wijk",
+        ]
+
+
+def test_a_new_address_counts_once_confirmed_there(app, client, inbox, codes) -> None:  # type: ignore[no-untyped-def]
+    sign_up(client, codes[0])
+    (first,) = inbox.to(EMAIL)
+    confirm, data_url, _unsubscribe = inbox.links(first)
+    client.post(path(confirm))
+    form = {"email": "anna@nieuw.example", "gemeente": "GM0014", "geboortejaar": "1984",
+            "geslacht": "vrouw", "profiel_opleiding": "hbo"}  # fmt: skip
+    taken = client.post(path(data_url), data={**form, "email": "ANNA.DE.VRIES@example.nl "})
+    assert taken.status_code == 303  # her own address again: nothing to confirm
+    assert client.post(path(data_url), data={**form, "email": "geen adres"}).status_code == 422
+    assert client.post(path(data_url), data=form).status_code == 303
+    assert members(app)[0].email == EMAIL  # not yet
+    page = client.get(path(data_url)).get_data(as_text=True)
+    assert "wordt anna@nieuw.example zodra je dat bevestigt" in page
+    (change,) = inbox.to("anna@nieuw.example")
+    assert "op dit adres krijgen" in inbox.text(change)
+    done = client.post(path(inbox.links(change)[0]))
+    assert "Je nieuwe e-mailadres is bevestigd" in done.get_data(as_text=True)
+    (member,) = members(app)
+    assert (member.email, member.pending_email, member.status) == (
+        "anna@nieuw.example",
+        None,
+        MemberStatus.ACTIVE,
+    )

@@ -381,3 +381,36 @@ def test_class_links_are_anonymous_and_tag_the_class(
         (stored,) = db.session.scalars(select(Response)).all()
         assert stored.source == "dr-nassau-college-3b"
         assert (stored.municipality_code, stored.age, stored.profile) == (None, None, None)
+
+
+def test_each_token_opens_only_its_own_wave(app, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
+    other = [
+        {"questions": [{"code": "fiets", "type": "yes_no", "text": "Fiets je?", "required": True}]}
+    ]
+    first = make_survey(pages=PAGES, slug="golf-a", kind="panel", region="groningen")
+    second = make_survey(pages=other, slug="golf-b", kind="panel", region="groningen")
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email="z@example.nl", municipality_code="GM0014",
+                              birth_year=1990, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        p = db.session.get(Panel, panel.id)
+        a = waves.create_wave(db.session, p, db.session.get(Survey, first.id), "A", {}, 1)
+        b = waves.create_wave(db.session, p, db.session.get(Survey, second.id), "B", {}, 1)
+        token = select(Invitation.token)
+        token_a = db.session.scalar(token.where(Invitation.wave_id == a.id))
+        token_b = db.session.scalar(token.where(Invitation.wave_id == b.id))
+        db.session.commit()
+    client = app.test_client()
+    assert "Ga je stemmen?" in client.get(f"/panel/w/{token_a}").get_data(as_text=True)
+    assert "Fiets je?" in client.get(f"/panel/w/{token_b}").get_data(as_text=True)
+    # Wave B's answers sent with wave A's token: A's questions are what counts.
+    wrong = client.post(
+        f"/panel/w/{token_a}", data={"pagina": "0", "actie": "verder", "q_fiets": "ja"}
+    )
+    assert wrong.status_code == 422 and "Ga je stemmen?" in wrong.get_data(as_text=True)
+    done = {"pagina": "1", "actie": "verder", "q_stem": "ja", "q_vertrouwen": "7"}
+    assert client.post(f"/panel/w/{token_a}", data=done).status_code == 303
+    assert "Fiets je?" in client.get(f"/panel/w/{token_b}").get_data(as_text=True)  # B still open
+    with app.app_context():
+        (response,) = db.session.scalars(select(Response)).all()
+        assert response.survey_id == first.id
