@@ -27,8 +27,9 @@ from peiling.surveys import definition
 from peiling.surveys.cli import import_definition
 from peiling.surveys.models import Survey
 
-# Staff accounts of every kind and logged-in clients, for every test package.
-pytest_plugins = ["tests.auth.fixtures"]
+# Staff accounts of every kind and logged-in clients, an SMTP server and a panel, for every
+# test package.
+pytest_plugins = ["tests.auth.fixtures", "tests.panel.fixtures"]
 
 REFERENCE_TABLES = {"region", "municipality", "alembic_version"}
 PG_URL = os.environ.get("PEILING_TEST_DATABASE_URL")

@@ -7,12 +7,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_form_browser import assert_accessible, assert_no_horizontal_scroll
-from tests.panel.conftest import Inbox, codes, inbox, panel  # noqa: F401 - the fixtures
+from tests.panel.fixtures import Inbox
 
 pytestmark = pytest.mark.browser
 
 
-def test_sign_up_confirm_and_own_data_on_a_phone(app, live_server, phone, inbox, codes) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_sign_up_confirm_and_own_data_on_a_phone(app, live_server, phone, inbox, codes) -> None:  # type: ignore[no-untyped-def]
     page: Page = phone
     page.goto(f"{live_server}/panel/groninger-panel/aanmelden")
     assert_accessible(page)
@@ -39,3 +39,36 @@ def test_sign_up_confirm_and_own_data_on_a_phone(app, live_server, phone, inbox,
     expect(page.get_by_text("bram@example.nl")).to_be_visible()
     assert_accessible(page)
     assert_no_horizontal_scroll(page)
+
+
+def test_panel_staff_pages_are_accessible(
+    app, accounts, live_server, staff_page, panel, make_survey
+) -> None:  # type: ignore[no-untyped-def]
+    from peiling.extensions import db
+    from peiling.panel import waves
+    from peiling.panel.models import Member, MemberStatus, Panel
+    from peiling.surveys.models import Survey
+
+    pages = [{"questions": [{"code": "stem", "type": "yes_no", "text": "Ga je stemmen?"}]}]
+    survey = make_survey(pages=pages, slug="toegankelijk", kind="panel", region="groningen")
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email="t@example.nl", municipality_code="GM0014",
+                              birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
+                                 db.session.get(Survey, survey.id), "Golf", {}, 1)  # fmt: skip
+        db.session.commit()
+        wave_id = wave.id
+    page = staff_page(accounts["researcher"])
+    base = f"{live_server}/panel/groninger-panel"
+    for url in ("/panel/", "/panel/nieuw"):
+        page.goto(live_server + url)
+        assert_accessible(page)
+    for url in ("/", "/importeren", "/golven", f"/golven/{wave_id}", f"/golven/{wave_id}/klassen"):
+        page.goto(base + url)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(page)
+    page.get_by_label("Scholen of klassen, één per regel").fill("Groep 8a\nGroep 8b")
+    page.get_by_role("button", name="Links maken").click()
+    expect(page.get_by_role("img", name="QR-code voor Groep 8b")).to_be_visible()
+    assert_accessible(page)

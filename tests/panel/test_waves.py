@@ -18,7 +18,7 @@ from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, 
 from peiling.surveys.models import Answer, Response, Survey
 from tests.analysis.test_workbook import download
 from tests.auth.fixtures import csrf_of
-from tests.panel.conftest import Inbox
+from tests.panel.fixtures import Inbox
 from tests.panel.test_recruitment import path, sign_up
 
 PAGES = [
