@@ -95,7 +95,9 @@ def send_queued(session: Session, ids: Iterable[int] | None = None) -> tuple[int
     sent = failed = 0
     server: smtplib.SMTP | None = None
     try:
-        for mail in queued:
+        for n, mail in enumerate(queued):
+            if n:
+                time.sleep(pause)  # between mails, not after the last
             try:
                 if server is None:
                     server = connect()
@@ -116,7 +118,6 @@ def send_queued(session: Session, ids: Iterable[int] | None = None) -> tuple[int
                 mail.text_body = mail.html_body = None  # no copies of personal links kept
                 sent += 1
             session.commit()
-            time.sleep(pause)
     finally:
         _drop(server)
     return sent, failed
