@@ -225,8 +225,26 @@ class StaticUrls:
         return url_for("static", filename=filename, v=digest)
 
 
+def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
+    """For load balancers: 200 when this process can reach the database, else 503. Says
+    nothing more (no versions, no error text), and is never cached."""
+    from sqlalchemy import text
+
+    from peiling.extensions import db
+
+    headers = {"Cache-Control": "no-store"}
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means: send no traffic here
+        log.warning("health check: database unreachable (%s)", type(exc).__name__)
+        return {"status": "database unreachable"}, 503, headers
+    return {"status": "ok"}, 200, headers
+
+
 def init_app(app: Flask) -> None:
     """Register guards, headers, error pages and template helpers on `app`."""
+    app.add_url_rule("/healthz", "healthz", healthz)
     app.before_request(upload_limit)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, _http_error)

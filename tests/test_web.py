@@ -52,3 +52,21 @@ def test_parse_urlencoded_matches_the_standard_library() -> None:
         for key, value in parse_qsl(body, keep_blank_values=True):
             expected.setdefault(key, []).append(value)
         assert parse_urlencoded(body.encode()) == expected
+
+
+def test_health_check_reports_the_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """200 with a reachable database; 503, and no details, once it is gone."""
+    from peiling import create_app
+
+    db_file = tmp_path / "health.sqlite"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})  # fmt: skip
+    client = app.test_client()
+    ok = client.get("/healthz")
+    assert ok.status_code == 200 and ok.get_json() == {"status": "ok"}
+    assert ok.headers["Cache-Control"] == "no-store"
+    nowhere = f"sqlite:///{tmp_path}/missing/dir/x.sqlite"  # a directory that is not there
+    broken = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": nowhere})
+    down = broken.test_client().get("/healthz")
+    assert down.status_code == 503 and down.get_json() == {"status": "database unreachable"}
+    assert "sqlite" not in down.get_data(as_text=True).lower()
