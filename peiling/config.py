@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +76,20 @@ def normalise_database_url(url: str) -> str:
 
 def instance_secret_key(instance: Path) -> str:
     """Return the secret key kept in the instance folder, generating it on first start."""
+    return instance_file(instance, "secret_key", lambda: secrets.token_hex(32))
+
+
+def instance_file(instance: Path, name: str, make: Callable[[], str]) -> str:
+    """A generated secret kept in the instance folder: made on first use, then read."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if not path.exists():
         # Write a complete file first and link it into place: link() fails if another worker
         # got there first, and nobody ever reads a half-written key.
-        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key-")
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=f".{name}-")
         try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
+                fh.write(make())
             os.chmod(tmp, 0o600)
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)

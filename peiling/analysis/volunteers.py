@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peiling.auth.access import Scope
+from peiling.crypto import decrypt
 from peiling.geo import Municipality
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import QuestionType, Volunteer
@@ -70,9 +71,9 @@ def volunteers(
             continue
         rows.append(
             VolunteerRow(
-                volunteer.name,
-                volunteer.email,
-                volunteer.phone,
+                decrypt(volunteer.name) or "",
+                decrypt(volunteer.email),
+                decrypt(volunteer.phone),
                 place or "",
                 tuple(labels.get(code, code) for code in chosen),
                 volunteer.created_at,

@@ -12,6 +12,7 @@ from sqlalchemy import exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from peiling import crypto
 from peiling.database import dialect_name, execute_idempotent
 from peiling.surveys.answers import Cleaned, VolunteerData
 from peiling.surveys.definition import QuestionDef, SurveyDef
@@ -196,9 +197,9 @@ def _store_in_one_statement(
         revision=defn.revision,
         answers=json.dumps(rows),
         has_volunteer=volunteer is not None,
-        name=volunteer and volunteer.name,
-        email=volunteer and volunteer.email,
-        phone=volunteer and volunteer.phone,
+        name=volunteer and crypto.encrypt(volunteer.name),
+        email=volunteer and crypto.encrypt(volunteer.email),
+        phone=volunteer and crypto.encrypt(volunteer.phone),
         activities=json.dumps(list(volunteer.activities)) if volunteer else "[]",
     )
     response_id, still_open = execute_idempotent(_STORE_PG, values)
@@ -293,8 +294,9 @@ def volunteer_row(
         "response_id": response_id,
         "survey_id": defn.id,
         "municipality_code": municipality,
-        "name": volunteer.name,
-        "email": volunteer.email,
-        "phone": volunteer.phone,
+        # Encrypted at rest (peiling.crypto); only the volunteers pages decrypt.
+        "name": crypto.encrypt(volunteer.name),
+        "email": crypto.encrypt(volunteer.email),
+        "phone": crypto.encrypt(volunteer.phone),
         "activities": list(volunteer.activities),
     }

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from peiling import crypto
 from peiling.extensions import db
 from tests.conftest import count_rows
 
@@ -33,6 +34,7 @@ def stored(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
         volunteer = db.session.execute(
             sa.text("SELECT name, email, phone, activities FROM volunteer")
         ).all()
+        contacts = [tuple(crypto.decrypt(x) for x in v[:3]) for v in volunteer]  # encrypted
     answers: dict[str, list[object]] = {}
     for code, option, number, text in rows:
         value = option if option is not None else number if number is not None else text
@@ -44,7 +46,8 @@ def stored(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "age": response.age,
         "answers": answers,
         "volunteers": [
-            (*v[:3], json.loads(v[3]) if isinstance(v[3], str) else v[3]) for v in volunteer
+            (*plain, json.loads(v[3]) if isinstance(v[3], str) else v[3])
+            for v, plain in zip(volunteer, contacts, strict=True)
         ],
     }
 

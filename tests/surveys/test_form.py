@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from peiling import crypto
 from peiling.extensions import db
 from tests.conftest import count_rows
 
@@ -76,7 +77,11 @@ def test_complete_journey_stores_one_response(app, demo_survey, respondent) -> N
         ("helpen", "sport", None, None),
     ]
     assert {a[4] for a in answers} == {"GM0106"}  # copied for the GROUP BY per municipality
-    assert tuple(volunteer) == ("Daan Smit", None, "06 12345678", "GM0106")
+    # Encrypted at rest: the row holds tokens, which the deployment's key opens.
+    assert "Daan Smit" not in volunteer[0] and "12345678" not in volunteer[2]
+    with app.app_context():
+        plain = tuple(crypto.decrypt(v) for v in volunteer[:3])
+    assert (*plain, volunteer[3]) == ("Daan Smit", None, "06 12345678", "GM0106")
 
 
 def test_volunteer_contact_details_are_not_in_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
