@@ -45,6 +45,8 @@ class DefaultConfig:
     PROXY_COUNT = 0
     # Results of groups smaller than this are shown as "<5", never as a figure (minors).
     ANALYSIS_MINIMUM_GROUP = 5
+    # Days after a survey closes that volunteers' contact details are kept (`flask purge`).
+    RETENTION_DAYS = 90
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 

@@ -186,11 +186,13 @@ def publish(session: Session, survey: Survey) -> None:
     if survey.closes_at is not None and _aware(survey.closes_at) <= datetime.now(UTC):
         raise EditRefused(_("De sluitingsdatum is al voorbij: kies eerst een latere."))
     survey.status = SurveyStatus.OPEN
+    survey.closed_at = None
     touch(survey)
 
 
 def close(survey: Survey) -> None:
     survey.status = SurveyStatus.CLOSED
+    survey.closed_at = datetime.now(UTC)
     touch(survey)
 
 

@@ -87,6 +87,9 @@ class Survey(db.Model):
     )
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When staff closed it by hand (closes_at is the planned close): retention counts from
+    # whichever came first.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     age_min: Mapped[int] = mapped_column(Integer, default=12)
     age_max: Mapped[int] = mapped_column(Integer, default=25)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
