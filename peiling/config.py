@@ -41,6 +41,9 @@ class DefaultConfig:
     # The address respondents use (https://peiling.example.nl), for QR codes, posters and
     # link previews; without it the address of the request is used.
     PUBLIC_BASE_URL: str | None = None
+    # True in production behind HTTPS: Secure cookies and Strict-Transport-Security.
+    HTTPS = False
+    HSTS_SECONDS = 365 * 24 * 3600
     # Reverse proxies (nginx, Caddy) in front of gunicorn whose X-Forwarded-* to trust.
     PROXY_COUNT = 0
     # Results of groups smaller than this are shown as "<5", never as a figure (minors).
@@ -66,6 +69,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    if app.config.get("HTTPS"):
+        # Served over HTTPS only (behind the reverse proxy): cookies never travel over
+        # plain HTTP, and browsers are told to use HTTPS from now on (HSTS, peiling.web).
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def normalise_database_url(url: str) -> str:

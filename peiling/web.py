@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import Flask, Response, render_template, request, url_for
+from flask import Flask, Response, current_app, render_template, request, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
@@ -206,6 +206,9 @@ def security_headers(response: Response) -> Response:
     headers = response.headers
     present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - werkzeug Headers
     headers.extend([h for h in SECURITY_HEADERS if h[0].lower() not in present])
+    config = current_app.config
+    if config.get("HTTPS") and "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = f"max-age={int(config['HSTS_SECONDS'])}"
     return response
 
 

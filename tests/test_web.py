@@ -70,3 +70,19 @@ def test_health_check_reports_the_database(tmp_path) -> None:  # type: ignore[no
     down = broken.test_client().get("/healthz")
     assert down.status_code == 503 and down.get_json() == {"status": "database unreachable"}
     assert "sqlite" not in down.get_data(as_text=True).lower()
+
+
+def test_https_mode_sends_hsts_and_secure_cookies(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from peiling import create_app
+
+    url = f"sqlite:///{tmp_path}/https.sqlite"
+    plain = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    assert "Strict-Transport-Security" not in plain.test_client().get("/healthz").headers
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
+                      "HTTPS": True})  # fmt: skip
+    client = app.test_client()
+    assert client.get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"
+    login = client.get("/login", base_url="https://localhost")
+    # Every cookie that carries something is Secure (a deletion, Max-Age=0, carries nothing).
+    cookies = [c for c in login.headers.getlist("Set-Cookie") if "Max-Age=0" not in c]
+    assert cookies and all("; Secure" in c for c in cookies), cookies
