@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 
 from peiling.analysis.counting import CLOSED
 from peiling.analysis.filters import Filters, response_conditions
-from peiling.analysis.results import _choices, answer_code
+from peiling.analysis.results import _by_id, _choices, answer_code
 from peiling.analysis.stats import Cell, protect
 from peiling.auth.access import Scope
+from peiling.panel.services import GENDER, GENDERS
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
-
-GENDER = "geslacht"  # the key of gender in response.profile (panel.waves.profile_of)
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,6 @@ def profile_fields(session: Session, survey_id: int) -> list[ProfileField]:
     """Gender and the profile questions of the panels this survey was sent to as a wave;
     none for a survey that never was."""
     from peiling.panel.models import Panel, Wave
-    from peiling.panel.services import GENDERS
 
     panels = (
         session.scalars(
@@ -115,7 +113,3 @@ def breakdown(
         ]  # fmt: skip
         tables.append(Breakdown(q, values, [protect(b, b, minimum) for b in bases], rows))
     return tables
-
-
-def _by_id(defn: SurveyDef) -> dict[int, QuestionDef]:
-    return {q.id: q for q in defn.questions}

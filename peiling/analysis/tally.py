@@ -64,11 +64,9 @@ def survey_counts(session: Session, defn: SurveyDef, now: datetime | None = None
         return kept.add(count(session, defn, EVERYTHING, Filters(after_id=upto)))
     older = count(session, defn, EVERYTHING, Filters(after_id=upto, upto_id=settled))
     newer = count(session, defn, EVERYTHING, Filters(after_id=settled))
+    kept.add(older)
     if state is None or sum(older.responses.values()) >= FOLD_AT:
-        kept.add(older)
         _keep(session, defn, kept, settled, state)
-    else:
-        kept.add(older)
     return kept.add(newer)
 
 

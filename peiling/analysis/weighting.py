@@ -102,7 +102,7 @@ def age_band_of(age_column: object) -> object:
 
 def gender_of() -> object:
     """SQL: the gender a response carries (a panel member's), or NULL."""
-    from peiling.analysis.profiles import GENDER
+    from peiling.panel.services import GENDER
 
     return Response.profile[GENDER].as_string()
 

@@ -12,8 +12,7 @@ from peiling.surveys.models import Survey
 
 
 def _link(survey: Survey) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return sharing.public_url(base, survey.slug, request.args.get("bron"))
+    return sharing.public_url(sharing.public_base(), survey.slug, request.args.get("bron"))
 
 
 def _page(template: str, slug: str) -> str:

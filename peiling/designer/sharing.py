@@ -6,8 +6,20 @@ import io
 from urllib.parse import urlencode
 
 import segno
+from flask import current_app, has_request_context, request
 
 from peiling.surveys.views import clean_source
+
+
+def public_base() -> str:
+    """The address respondents reach Peiling at: PEILING_PUBLIC_BASE_URL, else the
+    request's (links made outside a request, in mail, need the setting)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        if not has_request_context():
+            raise RuntimeError("links outside a request need PEILING_PUBLIC_BASE_URL")
+        base = request.host_url
+    return str(base)
 
 
 def public_url(base: str, slug: str, source: str | None = None) -> str:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from peiling.designer.sharing import public_base
 from peiling.geo import Municipality
 from peiling.panel.models import (
     Invitation,
@@ -32,6 +33,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 60 bits: a few thousand valid codes among 10^18, and sign-up is throttled
 MAX_CODES_PER_BATCH = 20_000
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+GENDER = "geslacht"  # gender's key in a wave response's profile
 GENDERS = {
     "vrouw": "Vrouw",
     "man": "Man",
@@ -220,14 +222,8 @@ def member_data(session: Session, member: Member) -> dict[str, Any]:
 
 
 def external(endpoint: str, **values: Any) -> str:
-    """An absolute address for mails and letters: on PEILING_PUBLIC_BASE_URL when set
-    (mail sent outside a request has no address of its own), else the request's."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        if not has_request_context():
-            raise RuntimeError("mail outside a request needs PEILING_PUBLIC_BASE_URL")
-        base = request.host_url
-    return base.rstrip("/") + url_for(endpoint, **values)
+    """An absolute address for mails and letters (designer.sharing.public_base)."""
+    return public_base().rstrip("/") + url_for(endpoint, **values)
 
 
 def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:

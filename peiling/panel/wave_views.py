@@ -10,7 +10,6 @@ import unicodedata
 from datetime import UTC, datetime
 
 from flask import (
-    current_app,
     flash,
     make_response,
     redirect,
@@ -26,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from peiling.auth.access import roles_required
 from peiling.auth.services import record
-from peiling.designer.sharing import public_url, qr_svg
+from peiling.designer.sharing import public_base, public_url, qr_svg
 from peiling.extensions import csrf, db
 from peiling.panel import bp, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
@@ -153,7 +152,7 @@ def class_links(slug: str, wave_id: int) -> ResponseReturnValue:
     wave = _wave_or_404(panel, wave_id)
     survey = db.session.get(Survey, wave.survey_id)
     names = [n.strip() for n in request.form.get("klassen", "").splitlines() if n.strip()]
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    base = public_base()
     links = []
     for name in names[:200]:
         tag = class_tag(name)
@@ -212,9 +211,8 @@ def wave_form(token: str) -> ResponseReturnValue:
         except (SurveyChanged, SQLAlchemyError):
             db.session.rollback()
             return _wave_page(defn, visible_pages(defn, raw)[-1], raw, invitation, 503)
-        invitation = db.session.get(Invitation, invitation.id)  # type: ignore[assignment]
-        invitation.completed_at = datetime.now(UTC)  # type: ignore[union-attr]
-        invitation.draft = {}  # type: ignore[union-attr]
+        invitation.completed_at = datetime.now(UTC)
+        invitation.draft = {}
         db.session.commit()
         return redirect(url_for(".wave_form", token=token), 303)
     # Saved page by page: she can stop here and go on later, on any device.

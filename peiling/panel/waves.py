@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from peiling.extensions import db
 from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
-from peiling.panel.services import external
+from peiling.panel.services import GENDER, external
 from peiling.surveys.models import Survey
 
 
@@ -148,9 +148,6 @@ def send_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     thread = threading.Thread(target=run, name="peiling-mail", daemon=True)
     thread.start()
     return thread
-
-
-GENDER = "geslacht"
 
 
 def profile_of(member: Member) -> dict[str, str]:
