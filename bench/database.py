@@ -37,7 +37,14 @@ SQLALCHEMY_ENGINE_OPTIONS = {{
     "pool_pre_ping": True,
     "connect_args": {{"options": "-csearch_path={schema}"}},
 }}
+# As in production, every POST of the public form is counted in Redis (peiling/ratelimit.py),
+# with the production number of windows; the limits are out of reach because all of the
+# bench's traffic comes from one loopback address.
+REDIS_URL = {redis!r}
+SUBMIT_LIMITS = "100000000 per minute;1000000000 per hour"
+SUBMIT_LIMIT_PREFIX = {schema!r}
 """
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ def bench_database() -> Iterator[BenchDatabase]:
         created = True
         instance = workdir / "instance"
         instance.mkdir()
-        config = INSTANCE_CONFIG.format(secret=secrets.token_hex(32), schema=schema)
+        config = INSTANCE_CONFIG.format(
+            secret=secrets.token_hex(32), schema=schema, redis=REDIS_URL
+        )
         (instance / "config.py").write_text(config, encoding="utf-8")
         env = {"PEILING_INSTANCE_PATH": str(instance), "PEILING_DATABASE_URL": url}
         bench = BenchDatabase(url, schema, workdir, instance, env, admin)
@@ -95,6 +104,15 @@ def bench_database() -> Iterator[BenchDatabase]:
         finally:
             admin.dispose()
             shutil.rmtree(workdir, ignore_errors=True)
+            _forget_counts(schema)
+
+
+def _forget_counts(prefix: str) -> None:
+    from redis import Redis
+
+    redis = Redis.from_url(REDIS_URL)
+    for key in redis.scan_iter(f"{prefix}*"):
+        redis.delete(key)
 
 
 def flask_cli(bench: BenchDatabase, *args: str) -> str:

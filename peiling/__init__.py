@@ -41,7 +41,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from peiling import database, i18n, web
+    from peiling import database, i18n, ratelimit, web
     from peiling.auth import throttle
     from peiling.extensions import csrf, db, login_manager, migrate
 
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     throttle.init_app(app)
+    ratelimit.init_app(app)
 
 
 def _migrations() -> str:

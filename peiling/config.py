@@ -50,6 +50,10 @@ class DefaultConfig:
     ANALYSIS_MINIMUM_GROUP = 5
     # Days after a survey closes that volunteers' contact details are kept (`flask purge`).
     RETENTION_DAYS = 90
+    # Posts of the public form per client (peiling/ratelimit.py), counted by a keyed hash of
+    # the address, never the address itself. A school's pupils often share one address, so
+    # this is generous; it stops a script, not a class. Empty switches it off.
+    SUBMIT_LIMITS = "120 per minute;1200 per hour"
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
 

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from peiling import i18n
 from peiling.extensions import csrf, db
+from peiling.ratelimit import submit_limiter
 from peiling.surveys import bp, formguard, translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
@@ -185,6 +186,7 @@ def _render(
     problems: Problems | None = None,
     notice: str | None = None,
     status: int = 200,
+    retry_after: int = 5,
 ) -> ResponseReturnValue:
     i18n.use(defn.lang)
     context = page_context(defn, page, raw, problems or Problems())
@@ -201,8 +203,8 @@ def _render(
     response = make_response(html, status)
     formguard.remember(response)
     response.headers["Cache-Control"] = "no-store"
-    if status == 503:
-        response.headers["Retry-After"] = "5"
+    if status in (429, 503):
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -220,6 +222,10 @@ def form(slug: str) -> ResponseReturnValue:
 @csrf.exempt  # checked by formguard instead: no server session for respondents
 def post(slug: str) -> ResponseReturnValue:
     fields = posted_fields()
+    # Counted before anything else, so that a flood costs as little as possible.
+    wait = submit_limiter().hit(request.remote_addr)
+    if wait is not None:
+        return _too_many(slug, fields, wait)
     formguard.check(_first(fields, formguard.FIELD))
     # The final POST of a poll this worker has shown is answered from the cached definition,
     # without looking the survey up: store_response() checks in the same SQL statement that
@@ -263,6 +269,21 @@ def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseRetu
         if checked:
             return _render_retry(defn, raw, token, source)
         return _answer_post(_load(defn.slug, defn.lang), fields, checked=True)
+
+
+def _too_many(slug: str, fields: Fields, wait: int) -> ResponseReturnValue:
+    """Over the client's limit: the same page again, every answer kept, asking to wait."""
+    lang = _first(fields, "taal") or translation.SOURCE
+    defn = last_served(slug, lang) or _load(slug, lang)
+    token = _first(fields, "token")
+    if not TOKEN_RE.match(token):
+        abort(429)
+    raw = extract_raw(defn, fields)
+    pages = visible_pages(defn, raw)
+    index = _page_index(fields)
+    page = next((p for p in pages if p.index == index), pages[0])
+    source = clean_source(_first(fields, "bron"))
+    return _render(defn, page, raw, token, source, notice="busy", status=429, retry_after=wait)
 
 
 def _switch_language(
