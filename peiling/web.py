@@ -83,7 +83,7 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     return error_page(exc.code, detail)
 
 
-def _database_error(exc: Exception) -> tuple[str, int]:
+def database_error(exc: Exception) -> tuple[str, int]:
     log.error("database unavailable: %s", type(exc).__name__)
     return error_page(503)
 
@@ -251,7 +251,7 @@ def init_app(app: Flask) -> None:
     app.before_request(upload_limit)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_error)
-    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(OperationalError, database_error)
+    app.register_error_handler(DBAPIError, database_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals["static_url"] = StaticUrls(app.static_folder or "static")

@@ -13,7 +13,7 @@ from flask import abort, current_app, make_response, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Response
 
@@ -37,7 +37,7 @@ from peiling.surveys.services import (
     store_response,
     token_used,
 )
-from peiling.web import posted_fields
+from peiling.web import database_error, posted_fields
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +361,24 @@ def thanks(slug: str) -> ResponseReturnValue:
 @bp.get("/p/<slug>/privacy")
 def privacy(slug: str) -> ResponseReturnValue:
     return _info_page("surveys/privacy.html", slug)
+
+
+@bp.errorhandler(DBAPIError)
+def database_unavailable(exc: DBAPIError) -> ResponseReturnValue:
+    """The database failed while a respondent moved through the form (the final step has
+    its own retry page): show a page that posts exactly what she sent once more, so that
+    no answer is lost even when this worker cannot even read the questionnaire."""
+    if request.endpoint != "surveys.post":
+        return database_error(exc)
+    log.error("database unavailable on a form step: %s", type(exc).__name__)
+    db.session.rollback()
+    html = render_template(
+        "surveys/retry.html", action=request.path, fields=posted_fields().items()
+    )
+    response = make_response(html, 503)
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.errorhandler(CSRFError)

@@ -351,6 +351,44 @@ def test_database_error_shows_retry_page_with_answers_then_stores_once(
     assert count_rows(app, "response") == 1 and count_rows(app, "answer") == 10
 
 
+def test_database_error_between_pages_offers_to_send_everything_again(
+    app, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    """Even a step that must read the questionnaire keeps every answer when the database
+    fails: the page posts exactly what she sent once more."""
+    r = respondent(demo_survey.slug)
+    r.open()
+    with app.app_context():  # a real failure: the survey table is briefly gone
+        db.session.execute(sa.text("ALTER TABLE survey RENAME TO survey_away"))
+        db.session.commit()
+    try:
+        page = r.client.post(
+            r.url,
+            data={
+                "csrf_token": r.csrf,
+                "token": r.token,
+                "pagina": "0",
+                "actie": "verder",
+                **PAGE_1,
+            },
+        )
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text("ALTER TABLE survey_away RENAME TO survey"))
+            db.session.commit()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert "Even niet bereikbaar" in html and "Traceback" not in html
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    assert ("q_leeftijd", "17") in fields and ("q_gemeente", "GM0106") in fields
+    assert ("token", r.token) in fields and ("csrf_token", r.csrf) in fields
+    again = r.client.post(
+        r.url, data=urlencode(fields), content_type="application/x-www-form-urlencoded"
+    )
+    assert again.status_code == 200
+    assert 'name="q_genoeg_te_doen"' in again.get_data(as_text=True)  # on to page 2
+
+
 def test_pages_carry_no_third_party_references(demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     html = r.open().get_data(as_text=True)
