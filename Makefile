@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint format screenshots translations chromium libreoffice wrk clean
+.PHONY: run test bench loadtest lint format screenshots translations chromium libreoffice wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: $(VENV)/.installed-test chromium libreoffice
 bench: $(VENV)/.installed-test wrk
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.analysis
+
+## loadtest: load and fault tests against gunicorn on loopback: 200 respondents for 60 s on
+## PostgreSQL, SQLite, PostgreSQL stopped mid-load, workers killed, Redis killed, two
+## instances (about six minutes; LOADTEST_SCENARIOS picks some)
+loadtest: $(VENV)/.installed-test
+	$(BIN)/python -m bench.loadtest
 
 ## screenshots: render the README's screenshots (docs/screenshots/) in Chromium
 screenshots: $(VENV)/.installed-test chromium
