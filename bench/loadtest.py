@@ -575,7 +575,9 @@ def gunicorn(the_site: Site, workers: int | None = None) -> Iterator[Gunicorn]:
             os.killpg(proc.pid, signal.SIGKILL)
         tracebacks = log_path.read_text(errors="replace").count("Traceback")
         if tracebacks:
-            out(f"  gunicorn log: {tracebacks} tracebacks (kept in the log, never sent)")
+            kept = Path(tempfile.gettempdir()) / f"peiling-loadtest-{port}.log"
+            shutil.copy(log_path, kept)
+            out(f"  gunicorn log: {tracebacks} tracebacks (never sent to a browser): {kept}")
 
 
 def _as_postgres(command: list[str]) -> list[str]:
@@ -705,14 +707,23 @@ def scenario_database_stop() -> Outcome:
         cluster.start()
         with site(cluster.url, schema=False) as s, gunicorn(s) as g:
             timeline: list[str] = []
+            health: list[tuple[int, int]] = []
 
             def outage() -> None:
                 time.sleep(8)
                 cluster.stop()
                 timeline.append("stopped PostgreSQL at 8 s")
-                time.sleep(6)
+                time.sleep(1)
+                down = http_request(g.port, "GET", "/healthz", timeout=10).status
+                timeline.append(f"/healthz while it was down: {down}")
+                time.sleep(5)
                 cluster.start()
                 timeline.append("started it again at 14 s")
+                time.sleep(1)
+                up = http_request(g.port, "GET", "/healthz", timeout=10).status
+                timeline.append(f"/healthz a second after: {up}")
+                if (down, up) != (503, 200):
+                    health.append((down, up))
 
             tally = run_crowd(g.port, users, seconds, during=outage)
             outcome = Outcome(
@@ -722,6 +733,8 @@ def scenario_database_stop() -> Outcome:
                 notes=timeline,
                 faults_expected=True,
             )
+            if health:
+                outcome.tally.statuses[-598] += 1  # the health check did not tell the truth
             if not tally.retry_pages:
                 outcome.notes.append("no respondent saw the retry page: the outage was not felt")
                 outcome.tally.statuses[-599] += 1  # the scenario did not test what it should

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -40,6 +42,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 DIALECT = "peiling.dialect"
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -48,6 +51,24 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         app.extensions[DIALECT] = engine.dialect.name
+    # Registered after Flask-SQLAlchemy's, so it runs before it (teardowns run in reverse).
+    app.teardown_appcontext(_end_session)
+
+
+def _end_session(_exc: BaseException | None) -> None:
+    """Close the request's session; if the database died meanwhile, drop its connection.
+
+    Closing rolls the connection back, which fails when the server went away during the
+    request. The response (a friendly page) is already made by then: without this, the
+    failure escapes the request and gunicorn answers with a bare 500 instead.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        log.warning("database connection lost at the end of a request: %s", type(exc.orig).__name__)
+        with contextlib.suppress(Exception):
+            db.session.invalidate()
+        db.session.registry.clear()
 
 
 def dialect_name() -> str:

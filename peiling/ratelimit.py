@@ -10,8 +10,10 @@ together. When Redis stops answering, respondents must still be able to answer: 
 falls back to counting in this process (a weaker limit, but a limit), says so once in the
 log, and tries Redis again after a pause. Without Redis it counts per process from the start.
 
-This uses `limits` directly for the same reason as auth/throttle.py: Flask-Limiter's app-wide
-request hooks cost every request, and only one view needs the check.
+Fixed windows, all of them counted in one pipelined round trip to Redis (SET NX EX, INCR, TTL
+per window): this runs on every post of the form, and `limits`' strategies (used for the login
+throttle) make one round trip per window. Only `limits`' parser for "120 per minute" is used.
+Flask-Limiter is not used for the reason auth/throttle.py gives.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 import time
+from typing import Any
 
 from flask import Flask, current_app
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits import parse_many
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +42,25 @@ class ClientLimiter:
     """Counts requests per client in fixed windows (`120 per minute;1200 per hour`)."""
 
     def __init__(self, limits_text: str, secret: str, redis_url: str | None, prefix: str) -> None:
-        self.items: list[RateLimitItem] = parse_many(limits_text) if limits_text.strip() else []
+        # (allowed, window length in seconds) per window
+        self.windows = [
+            (item.amount, item.get_expiry())
+            for item in (parse_many(limits_text) if limits_text.strip() else [])
+        ]
         self._secret = secret.encode()
-        self._memory_storage = MemoryStorage()
-        self._memory = FixedWindowRateLimiter(self._memory_storage)
-        self._shared: FixedWindowRateLimiter | None = None
-        self._shared_storage = None
-        if redis_url and self.items:
-            self._shared_storage = storage_from_string(
+        self._prefix = prefix
+        self._redis: Any = None
+        if redis_url and self.windows:
+            from redis import Redis
+
+            self._redis = Redis.from_url(
                 redis_url,
-                key_prefix=prefix,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
-            self._shared = FixedWindowRateLimiter(self._shared_storage)
         self._redis_down_until = 0.0
+        self._counts: dict[str, tuple[int, float]] = {}  # here: key -> (count, window ends)
+        self._lock = threading.Lock()
 
     def client(self, address: str | None) -> str:
         """A key for the client that cannot be turned back into its address."""
@@ -63,38 +69,61 @@ class ClientLimiter:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:24]
 
     def hit(self, address: str | None, scope: str = "submit") -> int | None:
-        """Count one request; return the seconds to wait when over a limit, else None."""
-        if not self.items:
+        """Count one request; return the seconds to wait when over a limit, else None.
+
+        A window starts with the client's first request in it (not on the clock's minute),
+        so a burst cannot straddle two windows to get twice the allowance.
+        """
+        if not self.windows:
             return None
-        key = self.client(address)
-        limiter = self._limiter()
+        client = self.client(address)
+        keys = [(f"{self._prefix}:{scope}:{client}:{length}", length) for _, length in self.windows]
+        counted = None
+        if self._redis is not None and time.monotonic() >= self._redis_down_until:
+            counted = self._count_in_redis(keys)
+        if counted is None:
+            counted = self._count_here(keys)
+        for (allowed, _), (count, left) in zip(self.windows, counted, strict=True):
+            if count > allowed:
+                return max(1, left)
+        return None
+
+    def _count_in_redis(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]] | None:
+        """(count, seconds left) per window, in one round trip."""
         try:
-            return self._hit(limiter, scope, key)
+            pipe = self._redis.pipeline(transaction=False)
+            for key, length in keys:
+                pipe.set(key, 0, ex=length, nx=True)  # a new window, ending `length` from now
+                pipe.incr(key)  # keeps the expiry
+                pipe.ttl(key)
+            replies = pipe.execute()
         except Exception as exc:  # noqa: BLE001 - any Redis failure: degrade, never fail
-            if limiter is self._memory:
-                raise
             self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
             log.warning(
                 "rate limit: Redis unavailable (%s), counting in this process for %ds",
                 type(exc).__name__,
                 RETRY_REDIS_SECONDS,
             )
-            return self._hit(self._memory, scope, key)
+            return None
+        return [(int(replies[i + 1]), int(replies[i + 2])) for i in range(0, len(replies), 3)]
 
-    def _limiter(self) -> FixedWindowRateLimiter:
-        if self._shared is not None and time.monotonic() >= self._redis_down_until:
-            return self._shared
-        return self._memory
-
-    def _hit(self, limiter: FixedWindowRateLimiter, scope: str, key: str) -> int | None:
-        for item in self.items:
-            if not limiter.hit(item, scope, key):
-                reset = limiter.get_window_stats(item, scope, key).reset_time
-                return max(1, int(reset - time.time()) + 1)
-        return None
+    def _count_here(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        now = time.monotonic()
+        counted = []
+        with self._lock:
+            if len(self._counts) > 100_000:  # mostly ended windows: drop them
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            for key, length in keys:
+                count, ends = self._counts.get(key, (0, 0.0))
+                if ends <= now:
+                    count, ends = 0, now + length
+                self._counts[key] = (count + 1, ends)
+                counted.append((count + 1, int(ends - now) + 1))
+        return counted
 
     def reset(self) -> None:
-        self._memory_storage.reset()
+        with self._lock:
+            self._counts.clear()
         self._redis_down_until = 0.0
 
 
