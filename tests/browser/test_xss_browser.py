@@ -1,7 +1,10 @@
 """Cross-site scripting in real Chromium: hostile text entered through every input (staff
 and respondents, uploads, URL parameters) shows literally on every page that shows it.
 Escaping stops it, not only the CSP: no dialog, no marker element, no CSP violation
-needed, and no unescaped tag in the HTML the server sent."""
+needed, and no unescaped tag in the HTML the server sent.
+
+It lives here rather than in tests/security/ to share tests/browser's session-wide
+Chromium: a second sync Playwright in the same run fails to start."""
 
 from __future__ import annotations
 
