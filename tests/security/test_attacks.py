@@ -57,6 +57,9 @@ def test_login_next_never_leaves_the_site(app, accounts, target: str) -> None:  
     response = client.post(f"/login?next={quote(target, safe='')}",
                            data={"email": accounts["researcher"], "password": PASSWORD,
                                  "csrf_token": csrf})  # fmt: skip
+    if "\x00" in target:  # refused outright (peiling.web.refuse_nul): no redirect at all
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/analysis/", response.headers["Location"]
     # And the language switch, the other redirect that takes a target from the URL.
@@ -269,7 +272,7 @@ def test_query_parameters_cannot_inject_sql_or_widen_results(app, answered, logg
     admin = logged_in("admin")
     for payload in SQL:
         response = admin.get(f"/beheer/logboek?actie={quote(payload, safe='')}")
-        assert response.status_code == 200 and "<td>login</td>" not in response.get_data(
+        assert response.status_code in (200, 400) and "<td>login</td>" not in response.get_data(
             as_text=True
         )
         assert admin.get(f"/p/{slug}?bron={quote(payload, safe='')}").status_code < 500
@@ -310,7 +313,7 @@ def test_paths_cannot_leave_their_folder(app, answered, logged_in, world) -> Non
             response = client.get(url)
             body = response.get_data()
             response.close()
-            assert response.status_code in (303, 308, 404), (url, response.status_code)
+            assert response.status_code in (303, 308, 400, 404), (url, response.status_code)
             assert b"root:" not in body and b"SECRET_KEY" not in body, url
     # A job id that walks out of the exports folder to a real file is still no job.
     with app.app_context():
