@@ -201,6 +201,13 @@ def upload_limit() -> None:
         request.max_form_memory_size = UPLOAD_LIMIT
 
 
+def refuse_nul() -> None:
+    """400 for a NUL byte in the path or query string: no URL of ours has one, and
+    PostgreSQL refuses it in a text parameter (a DataError, which read as "database down")."""
+    if "\x00" in request.path or any("\x00" in v for _k, vs in request.args.lists() for v in vs):
+        raise BadRequest("NUL in URL")
+
+
 def security_headers(response: Response) -> Response:
     """Add the security headers a view has not set itself."""
     headers = response.headers
@@ -248,6 +255,7 @@ def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
 def init_app(app: Flask) -> None:
     """Register guards, headers, error pages and template helpers on `app`."""
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.before_request(refuse_nul)
     app.before_request(upload_limit)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, _http_error)

@@ -284,7 +284,7 @@ def _cell(sheet: Any, row: int, col: int, cell: Any, styles: dict[str, Any], min
 def _charts(book: Any, ranges: list[ChartRange]) -> None:
     """A native bar chart per closed question, reading the first share column of Tabellen."""
     sheet = book.add_worksheet("Grafieken")
-    for n, (title, first, last, column) in enumerate(ranges):
+    for n, (_title, first, last, column) in enumerate(ranges):
         chart = book.add_chart({"type": "bar"})
         chart.add_series(
             {
@@ -294,7 +294,9 @@ def _charts(book: Any, ranges: list[ChartRange]) -> None:
                 "fill": {"color": "#154273"},
             }
         )
-        chart.set_title({"name": title[:250], "name_font": {"size": 11}})
+        # The title refers to the question's text cell: xlsxwriter would read a title
+        # given as text that starts with "=" as a formula (a question text is staff input).
+        chart.set_title({"name": ["Tabellen", first, 0], "name_font": {"size": 11}})
         chart.set_legend({"none": True})
         chart.set_x_axis({"num_format": "0%", "min": 0})
         chart.set_size({"width": 620, "height": 80 + 22 * (last - first + 1)})

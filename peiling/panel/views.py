@@ -23,6 +23,7 @@ from peiling.auth.models import Role
 from peiling.auth.services import record
 from peiling.auth.throttle import throttle
 from peiling.extensions import csrf, db
+from peiling.formulas import csv_text
 from peiling.geo import Municipality
 from peiling.panel import bp, importing, services
 from peiling.panel.models import (
@@ -204,7 +205,7 @@ def download_codes(slug: str, batch: int, kind: str) -> ResponseReturnValue:
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";")
         writer.writerow(header)
-        writer.writerows(table)
+        writer.writerows([csv_text(v) for v in row] for row in table)
         response = make_response("\ufeff" + out.getvalue())  # the BOM tells Excel it is UTF-8
         response.mimetype = "text/csv"
     else:

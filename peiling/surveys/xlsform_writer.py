@@ -60,27 +60,35 @@ class _Writer:
         return [values.get(column, "") for column in self.choice_header]
 
 
+def _append(sheet: Any, values: list[Any]) -> None:
+    """Add a row whose texts stay text: openpyxl would store "=1+2" as a formula."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def write_xlsform(data: dict[str, Any]) -> bytes:
     """An XLSForm workbook of a definition (`export_definition`)."""
     writer = _Writer(list(data.get("languages") or ["nl"]))
     book = Workbook()
     survey = book.active
     survey.title = "survey"
-    survey.append(writer.survey_header)
+    _append(survey, writer.survey_header)
     choices = book.create_sheet("choices")
-    choices.append(writer.choice_header)
+    _append(choices, writer.choice_header)
     for n, page in enumerate(data["pages"], start=1):
         group = {"type": "begin_group", "name": f"pagina_{n}"}
-        survey.append(writer.survey_row(group | writer.texts(page, writer.label, "title")))
+        _append(survey, writer.survey_row(group | writer.texts(page, writer.label, "title")))
         for q in page["questions"]:
-            survey.append(writer.survey_row(_row(q, choices, writer)))
-        survey.append(writer.survey_row({"type": "end_group", "name": f"pagina_{n}"}))
+            _append(survey, writer.survey_row(_row(q, choices, writer)))
+        _append(survey, writer.survey_row({"type": "end_group", "name": f"pagina_{n}"}))
     settings = book.create_sheet("settings")
     texts: dict[str, str] = {}
     for field, key in SETTINGS_TEXTS.items():
         texts |= writer.texts(data, writer.settings[field], key)
-    settings.append(["form_id", *texts, "peiling_region"])
-    settings.append([data["slug"], *texts.values(), data["region"]])
+    _append(settings, ["form_id", *texts, "peiling_region"])
+    _append(settings, [data["slug"], *texts.values(), data["region"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -93,7 +101,7 @@ def _row(q: dict[str, Any], choices: Any, writer: _Writer) -> dict[str, Any]:
         if q.get("other"):
             kind += " or_other"
         for option in q.get("options", []):
-            choices.append(writer.choice_row(q["code"], option))
+            _append(choices, writer.choice_row(q["code"], option))
         if q.get("max_choices"):
             constraint = f"count-selected(.) <= {q['max_choices']}"
     elif qtype == "number":
@@ -113,7 +121,7 @@ def _row(q: dict[str, Any], choices: Any, writer: _Writer) -> dict[str, Any]:
         if q.get("options"):
             kind += " " + q["code"]
             for option in q["options"]:
-                choices.append(writer.choice_row(q["code"], option))
+                _append(choices, writer.choice_row(q["code"], option))
     cond = q.get("show_if")
     relevant = ""
     if cond:
