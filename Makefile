@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench loadtest lint format screenshots translations chromium libreoffice wrk clean
+.PHONY: run worker test bench loadtest lint format screenshots translations chromium libreoffice wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(VENV)/.installed
 	$(FLASK) demo --responses 833 --if-empty
 	@echo "Peiling draait op http://127.0.0.1:$(PORT)/p/jongerenpeiling-demo (stoppen: Ctrl-C)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## worker: do the queued slow work (large exports, panel mail) from Redis; needs
+## PEILING_REDIS_URL, and the same PEILING_* settings and instance folder as the web server
+worker: $(VENV)/.installed
+	$(FLASK) worker
 
 ## test: install the test extras and Chromium, then run the whole suite
 test: $(VENV)/.installed-test chromium libreoffice

@@ -79,12 +79,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from peiling import retention
+    from peiling import jobs, retention
     from peiling.auth import cli as auth_cli
     from peiling.panel import cli as panel_cli
     from peiling.surveys import cli
 
     retention.init_app(app)
+    jobs.init_app(app)
     cli.init_app(app)
     auth_cli.init_app(app)
     panel_cli.init_app(app)

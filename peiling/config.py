@@ -38,6 +38,13 @@ class DefaultConfig:
     # Failed staff logins: counted per account and per address (auth/throttle.py); in Redis
     # when PEILING_REDIS_URL is set, so that every worker and server shares the counts.
     REDIS_URL: str | None = None
+    # With REDIS_URL, slow work (large exports, panel mail) goes on RQ queues that
+    # `flask worker` takes it from (peiling/jobs.py). Queue names start with JOBS_PREFIX, so
+    # several deployments (or test runs) can share one Redis.
+    JOBS_PREFIX = "peiling"
+    JOBS_EXPORT_QUEUE = "exports"
+    JOBS_MAIL_QUEUE = "mail"
+    JOBS_TIMEOUT = 4 * 3600  # seconds a job may run before the worker stops it
     # The address respondents use (https://peiling.example.nl), for QR codes, posters and
     # link previews; without it the address of the request is used.
     PUBLIC_BASE_URL: str | None = None

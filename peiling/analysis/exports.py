@@ -1,11 +1,12 @@
 """Large workbooks made in the background, with progress the browser can follow.
 
 A job is a folder in the instance folder (`exports/<random id>/`) holding `status.json`
-and, when done, the workbook. Any worker process on the machine can report on it, the
-browser polls a page that refreshes itself (no JavaScript needed), and the file is gone
-an hour later. Without Redis or a job queue this runs in a thread of the process that
-started it (issue 6 moves slow work to a worker on Redis); a job whose process died
-shows as failed once its status has not moved for a while.
+and, when done, the workbook. Any process that shares the instance folder can report on
+it, the browser polls a page that refreshes itself (no JavaScript needed), and the file is
+gone an hour later. With Redis (PEILING_REDIS_URL) the job goes on a queue and waits there
+("queued") for `flask worker` (peiling/jobs.py); without Redis, or when it does not answer,
+it runs in a thread of the process that started it. A job whose process died shows as
+failed once its status has not moved for a while.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
+from peiling import jobs
 from peiling.auth.access import Scope
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class Status:
     owner: int  # the staff account that asked for it; nobody else may see or fetch it
     survey: str
     name: str  # the download's file name
-    state: str = "running"  # running, done, failed
+    state: str = "running"  # queued (waiting for a worker), running, done, failed
     rows: int = 0
     total: int = 0
     updated: float = 0.0
@@ -67,7 +69,10 @@ def status(app: Flask, job: str, owner: int) -> Status | None:
         return None
     if found.owner != owner:
         return None
-    if found.state == "running" and time.time() - found.updated > STALE_SECONDS:
+    # A running job's status moves at least every few seconds; a queued one may wait for
+    # a worker up to KEEP_SECONDS, after which RQ drops it (its ttl).
+    patience = {"running": STALE_SECONDS, "queued": KEEP_SECONDS}.get(found.state)
+    if patience is not None and time.time() - found.updated > patience:
         found.state = "failed"
     return found
 
@@ -104,16 +109,38 @@ def start(
     folder = _folder(app) / job
     folder.mkdir(parents=True)
     name = f"{slug}-{municipality}.xlsx" if municipality else f"{slug}.xlsx"
+    work = (survey_id, scope, municipality, minimum)
+    if app.config.get("REDIS_URL"):
+        # Written before it is queued: a quick worker must find the folder ready.
+        _write(folder, Status(owner, slug, name, state="queued"))
+        if jobs.enqueue(app, jobs.EXPORTS, run_queued, job, *work, key=job, ttl=KEEP_SECONDS):
+            return job
     current = Status(owner, slug, name)
     _write(folder, current)
     thread = threading.Thread(
         target=_run,
-        args=(app, folder, current, survey_id, scope, municipality, minimum),
+        args=(app, folder, current, *work),
         name=f"export-{job[:8]}",
         daemon=True,
     )
     thread.start()
     return job
+
+
+def run_queued(
+    job: str, survey_id: int, scope: Scope, municipality: str | None, minimum: int
+) -> None:
+    """The worker's side of start() (an RQ job): mark the job running, write the workbook."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    folder = _folder(app) / job
+    try:
+        current = Status(**json.loads((folder / "status.json").read_text()))
+    except (OSError, ValueError, TypeError):  # cleaned away while it waited: nobody waits
+        log.warning("export %s: its folder is gone", job)
+        return
+    current.state = "running"
+    _write(folder, current)
+    _run(app, folder, current, survey_id, scope, municipality, minimum)
 
 
 def _run(

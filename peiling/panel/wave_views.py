@@ -97,9 +97,13 @@ def _wave_or_404(panel: Panel, wave_id: int) -> Wave:
 def wave(slug: str, wave_id: int) -> ResponseReturnValue:
     panel = panel_or_404(slug)
     wave = _wave_or_404(panel, wave_id)
-    return render_template("panel/wave.html", panel=panel, wave=wave,
-                           survey=db.session.get(Survey, wave.survey_id),
-                           rates=response_rates(wave), places=places_of(panel))  # fmt: skip
+    mail = waves.mail_progress(db.session, wave)
+    response = make_response(render_template(
+        "panel/wave.html", panel=panel, wave=wave, survey=db.session.get(Survey, wave.survey_id),
+        rates=response_rates(wave), places=places_of(panel), mail=mail,
+        sending=any(row["queued"] for row in mail)))  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"  # it refreshes itself while mail goes out
+    return response
 
 
 def response_rates(wave: Wave) -> dict[str, dict[str, int]]:
@@ -131,7 +135,7 @@ def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
            queued=len(ids))  # fmt: skip
     db.session.commit()
     if ids:
-        waves.send_in_background(waves.app_of_request(), ids)
+        waves.send(waves.app_of_request(), ids)
     flash(_("%(n)s e-mails worden verstuurd.", n=len(ids)), "notice")
     return redirect(url_for(".wave", slug=slug, wave_id=wave.id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
 import threading
 import time
 from collections import defaultdict
@@ -12,12 +13,13 @@ from typing import Any
 
 from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from peiling import jobs
 from peiling.extensions import db
-from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
+from peiling.panel.models import Invitation, Mail, MailStatus, Member, MemberStatus, Panel, Wave
 from peiling.panel.services import GENDER, external
 from peiling.surveys.models import Survey
 
@@ -126,28 +128,62 @@ def _wave_mail(
     )
 
 
+def send(app: Flask, ids: list[int]) -> None:
+    """Send these mails in the background, so the page that queued them answers at once:
+    by `flask worker` when Redis is configured, else (or when Redis does not answer) from
+    a thread of this process."""
+    if not jobs.enqueue(app, jobs.MAIL, send_batch, ids, key=secrets.token_hex(8), ttl=None):
+        send_in_background(app, ids)
+
+
 def send_in_background(app: Flask, ids: list[int]) -> threading.Thread:
-    """Send these mails from a thread of this process, at MAIL_RATE per second, so the
-    page that queued them answers at once. What fails is tried again after
-    MAIL_RETRY_SECONDS, then twice that, and so on, until it is sent or marked failed
-    after MAIL_ATTEMPTS (and shown to staff); `flask mail send` can always try again."""
-    from peiling.mail import send_queued, setting
+    """Send these mails from a thread of this process (see send_batch)."""
 
     def run() -> None:
         with app.app_context():
             try:
-                pause = float(setting("MAIL_RETRY_SECONDS"))  # type: ignore[arg-type]
-                for attempt in range(int(setting("MAIL_ATTEMPTS"))):  # type: ignore[call-overload]
-                    _sent, failed = send_queued(db.session, ids)
-                    if not failed:
-                        break
-                    time.sleep(pause * (attempt + 1))
+                send_batch(ids)
             finally:
                 db.session.remove()
 
     thread = threading.Thread(target=run, name="peiling-mail", daemon=True)
     thread.start()
     return thread
+
+
+def send_batch(ids: list[int]) -> None:
+    """Send these mails at MAIL_RATE per second (also an RQ job, for `flask worker`). What
+    fails is tried again after MAIL_RETRY_SECONDS, then twice that, and so on, until it is
+    sent or marked failed after MAIL_ATTEMPTS (and shown to staff); `flask mail send` can
+    always try again."""
+    from peiling.mail import send_queued, setting
+
+    pause = float(setting("MAIL_RETRY_SECONDS"))  # type: ignore[arg-type]
+    for attempt in range(int(setting("MAIL_ATTEMPTS"))):  # type: ignore[call-overload]
+        _sent, failed = send_queued(db.session, ids)
+        if not failed:
+            break
+        time.sleep(pause * (attempt + 1))
+
+
+def mail_progress(session: Session, wave: Wave) -> list[dict[str, Any]]:
+    """The wave's mail per kind (invitation, reminder-1, ...), in that order: how many
+    are still queued, sent and failed."""
+    counts: dict[str, dict[str, Any]] = {}
+    for kind, status, n in session.execute(
+        select(Mail.kind, Mail.status, func.count())
+        .join(Invitation, Invitation.id == Mail.invitation_id)
+        .where(Invitation.wave_id == wave.id)
+        .group_by(Mail.kind, Mail.status)
+    ):
+        row = counts.setdefault(kind, {"kind": kind, **{s.value: 0 for s in MailStatus}})
+        row[MailStatus(status).value] = n
+    return sorted(counts.values(), key=lambda row: _kind_order(row["kind"]))
+
+
+def _kind_order(kind: str) -> int:
+    """The invitation first, then reminder-1, reminder-2, ..."""
+    return 0 if kind == "invitation" else int(kind.rpartition("-")[2])
 
 
 def profile_of(member: Member) -> dict[str, str]:
