@@ -20,6 +20,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from peiling.config import load_config
 
     load_config(app, test_config)
+    from peiling import logs
+
+    logs.init_app(app)
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
