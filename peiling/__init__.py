@@ -83,10 +83,12 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from peiling import retention
     from peiling.auth import cli as auth_cli
+    from peiling.backup import cli as backup_cli
     from peiling.panel import cli as panel_cli
     from peiling.surveys import cli
 
     retention.init_app(app)
+    backup_cli.init_app(app)
     cli.init_app(app)
     auth_cli.init_app(app)
     panel_cli.init_app(app)
