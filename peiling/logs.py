@@ -43,17 +43,25 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def exception_text(exc_info: ExcInfo) -> str:
-    """The exception chain as type names and frames: no messages (see the module docstring)."""
+    """The exception chain as type names and frames, oldest first, like Python's own
+    traceback but without the messages (see the module docstring)."""
     exc: BaseException | None = exc_info[1]
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     parts: list[str] = []
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
+    for exc in reversed(chain):
+        if parts:
+            parts.append(_CAUSE if exc.__cause__ is not None else _CONTEXT)
         frames = "".join(traceback.format_tb(exc.__traceback__))
         name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
         parts.append(f"Traceback (most recent call last):\n{frames}{name}")
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-    return "\n\nwhich happened while handling:\n\n".join(parts)
+    return "".join(parts)
+
+
+_CAUSE = "\n\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\n\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
 class OneLineFormatter(logging.Formatter):
@@ -82,8 +90,8 @@ class DevServerFilter(logging.Filter):
         if isinstance(record.msg, str) and self._PREFIX.match(record.msg):
             record.msg = self._PREFIX.sub("", record.msg).rstrip("\n")
             if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
-                first = record.args[0].split("?", 1)[0]
-                record.args = (first, *record.args[1:])
+                line = re.sub(r"\?\S*", "", record.args[0])  # "GET /p/x?token=.. HTTP/1.1"
+                record.args = (line, *record.args[1:])
         return True
 
 
