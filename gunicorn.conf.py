@@ -21,6 +21,29 @@ max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
 # No query strings and no client address in the access log: respondents stay anonymous.
-access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# No time either: the one-line format below starts every line with the UTC time.
+access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+loglevel = os.environ.get("PEILING_LOG_LEVEL", "info").lower()
+# One line per event, in the app's own format (peiling/logs.py), so that a log shipper keeps
+# a traceback together: errors to stderr, the access log to stdout. The app's records go
+# through the root handler that create_app() installs; gunicorn's loggers do not propagate
+# to it, or every line of theirs would be written twice.
+_ONE_LINE = {"()": "peiling.logs.OneLineFormatter"}
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"one_line": _ONE_LINE},
+    "handlers": {
+        "error": {"class": "logging.StreamHandler", "formatter": "one_line",
+                  "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "one_line",
+                   "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": loglevel.upper(), "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}  # fmt: skip
 forwarded_allow_ips = os.environ.get("PEILING_FORWARDED_ALLOW_IPS", "127.0.0.1")

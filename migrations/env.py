@@ -1,14 +1,13 @@
 """Alembic environment, driven by Flask-Migrate: `flask --app peiling db upgrade`."""
 
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
 
 config = context.config
-# Keep the app's own loggers working when migrations run inside it (tests, `make run`).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# No fileConfig(alembic.ini): the app configured logging already (peiling.logs, one line
+# per record), and fileConfig would replace the root handler with a multi-line format.
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

@@ -20,6 +20,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from peiling.config import load_config
 
     load_config(app, test_config)
+    from peiling import logs
+
+    logs.init_app(app)
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
@@ -81,11 +84,13 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from peiling import jobs, retention
     from peiling.auth import cli as auth_cli
+    from peiling.backup import cli as backup_cli
     from peiling.panel import cli as panel_cli
     from peiling.surveys import cli
 
     retention.init_app(app)
     jobs.init_app(app)
+    backup_cli.init_app(app)
     cli.init_app(app)
     auth_cli.init_app(app)
     panel_cli.init_app(app)

@@ -117,6 +117,7 @@ def send_queued(session: Session, ids: Iterable[int] | None = None) -> tuple[int
                 mail.attempts += 1
                 mail.text_body = mail.html_body = None  # no copies of personal links kept
                 sent += 1
+                log.info("mail %s sent (attempt %s)", mail.id, mail.attempts)
             session.commit()
     finally:
         _drop(server)

@@ -6,6 +6,7 @@ survey closed (PEILING_RETENTION_DAYS, default 90); the answers stay, anonymous.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -17,6 +18,7 @@ from peiling.extensions import db
 from peiling.surveys.models import Survey, SurveyStatus, Volunteer
 
 DEFAULT_DAYS = 90
+log = logging.getLogger(__name__)
 
 
 def purge(session: Session, days: int, now: datetime | None = None) -> int:
@@ -45,4 +47,5 @@ def init_app(app: Flask) -> None:
         )
         removed = purge(db.session, keep)
         db.session.commit()
+        log.info("purge: contact details of %d volunteers deleted (after %d days)", removed, keep)
         click.echo(f"{removed} vrijwilligers verwijderd (gesloten langer dan {keep} dagen geleden)")

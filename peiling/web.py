@@ -89,8 +89,10 @@ def database_error(exc: Exception) -> tuple[str, int]:
 
 
 def _unexpected_error(exc: Exception) -> tuple[str, int]:
-    # The traceback goes to the log, never to the browser.
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    # The traceback goes to the log, never to the browser. The route's pattern, not the
+    # path: paths of panel links hold personal keys (/panel/bevestigen/<key>).
+    route = request.url_rule.rule if request.url_rule else "(no route)"
+    log.exception("unhandled error on %s %s", request.method, route)
     return error_page(500)
 
 

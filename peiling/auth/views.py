@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -19,6 +20,7 @@ from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
 from peiling.web import error_page
 
+log = logging.getLogger(__name__)
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Log in om deze pagina te zien.")
 # Flashed as a plain string in the language of the request that needed the login.
@@ -75,6 +77,8 @@ def login() -> ResponseReturnValue:
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
         throttle().failed(email, address)
+        # The account's id, never the address typed: it may be anyone's (or a password).
+        log.info("staff login failed for account %s", user.id if user else "(unknown)")
         record(db.session, None, "login_failed", email)
         db.session.commit()
         error = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")

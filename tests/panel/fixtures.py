@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import socket
 import threading
@@ -18,6 +19,9 @@ from flask import Flask
 from peiling.extensions import db
 from peiling.panel import services
 from peiling.panel.models import Panel
+
+# aiosmtpd logs every connection at INFO; the app's log level (INFO) would print them all.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Inbox:

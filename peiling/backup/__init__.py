@@ -1,0 +1,1 @@
+"""Back-up and restore: `flask backup` and `flask restore`, for SQLite and PostgreSQL."""
