@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -306,7 +307,21 @@ def run_crowd(
             await asyncio.to_thread(during)
         await work
 
-    asyncio.run(main())
+    # In a thread of its own: the caller's thread may already run an event loop (pytest
+    # with Playwright's sync API does), and asyncio.run() refuses to nest.
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="loadtest-crowd")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
     return tally
 
 
