@@ -97,6 +97,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
                     conn.execute(table.delete())
     definition.clear_cache()
     app.extensions["peiling.login_throttle"].reset()  # one test's failures never block another
+    app.extensions["peiling.removal_throttle"].reset()
 
 
 @pytest.fixture
