@@ -70,7 +70,9 @@ def test_choosing_no_needs_no_permission(app, demo_survey, respondent) -> None: 
     assert count_rows(app, "volunteer") == 0
 
 
-def test_without_an_age_question_the_permission_is_always_asked(app, make_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_age_question_the_permission_is_always_asked(
+    app, make_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
     survey = make_survey(pages=[{"questions": [
         {"code": "helpen", "type": "volunteer", "text": "Wil je helpen?"}]}])  # fmt: skip
     r = respondent(survey.slug)
@@ -107,7 +109,8 @@ def test_an_age_outside_the_range_meets_the_age_gate_not_the_checkbox(
     r = respondent(one_page.slug)
     r.open()
     page = r.post(0, {"q_leeftijd": "10", **CONTACT})
-    assert page.status_code == 200 and "Deze peiling is voor jongeren" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Deze peiling is voor jongeren" in page.get_data(as_text=True)
     assert count_rows(app, "response") == 0
 
 
@@ -116,7 +119,8 @@ def test_the_age_limit_is_a_setting(app, one_page, respondent, monkeypatch) -> N
     r = respondent(one_page.slug)
     assert 'data-consent-age="18"' in r.open().get_data(as_text=True)
     assert r.post(0, {"q_leeftijd": "17", **CONTACT}).status_code == 422
-    assert r.post(0, {"q_leeftijd": "17", **CONTACT, "q_helpen__toestemming": "ja"}).status_code == 303
+    given = {"q_leeftijd": "17", **CONTACT, "q_helpen__toestemming": "ja"}
+    assert r.post(0, given).status_code == 303
 
 
 def test_staff_see_the_permission_on_the_list_and_in_the_workbook(
@@ -132,8 +136,7 @@ def test_staff_see_the_permission_on_the_list_and_in_the_workbook(
     rows = {
         re.sub(r"<[^>]+>", "", row[0]): row[-1]
         for row in (
-            re.findall(r"<td>(.*?)</td>", tr)
-            for tr in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+            re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", html, re.S)
         )
         if row
     }
@@ -144,4 +147,7 @@ def test_staff_see_the_permission_on_the_list_and_in_the_workbook(
     sheet = book["Vrijwilligers"]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][6] == "Toestemming ouder/verzorger"
-    assert {row[0]: row[6] for row in values[1:]} == {"Noor Jansen": "Ja", "Bram de Vries": "Niet gevraagd"}
+    assert {row[0]: row[6] for row in values[1:]} == {
+        "Noor Jansen": "Ja",
+        "Bram de Vries": "Niet gevraagd",
+    }

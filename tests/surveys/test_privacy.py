@@ -69,7 +69,8 @@ def test_no_address_or_user_agent_is_stored_anywhere_with_a_response(app, demo_s
     form = {"csrf_token": csrf, "token": token, "bron": "school", "actie": "verder"}
     answers = {**PAGE_1, **PAGE_2, **PAGE_3, "q_helpen__email": "sam@example.org"}
     for page, fields in enumerate([PAGE_1, {**PAGE_1, **PAGE_2}, answers]):
-        done = client.post(f"/p/{demo_survey.slug}", data={**form, "pagina": str(page), **fields}, **env)
+        data = {**form, "pagina": str(page), **fields}
+        done = client.post(f"/p/{demo_survey.slug}", data=data, **env)
     assert done.status_code == 303
     values = every_value(app)
     tables = {t for t, _, _ in values}

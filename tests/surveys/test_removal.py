@@ -145,7 +145,9 @@ def test_unknown_and_malformed_codes_get_an_error_summary(app, demo_survey, resp
         assert count_rows(app, "response") == 1
 
 
-def test_a_code_removes_nothing_from_another_survey(app, make_survey, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_removes_nothing_from_another_survey(
+    app, make_survey, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     code = code_on_thanks(r, complete(r))
     other = make_survey()
