@@ -98,6 +98,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     definition.clear_cache()
     app.extensions["peiling.login_throttle"].reset()  # one test's failures never block another
     app.extensions["peiling.submit_limiter"].reset()
+    app.extensions["peiling.removal_throttle"].reset()
 
 
 @pytest.fixture

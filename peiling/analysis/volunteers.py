@@ -27,6 +27,8 @@ class VolunteerRow:
     municipality: str
     activities: tuple[str, ...]  # labels
     created_at: datetime
+    # A parent or guardian agreed (asked under 16, or without an age); None: not asked.
+    guardian_consent: bool | None = None
 
 
 def activity_choices(defn: SurveyDef) -> list[tuple[str, str]]:
@@ -77,6 +79,7 @@ def volunteers(
                 place or "",
                 tuple(labels.get(code, code) for code in chosen),
                 volunteer.created_at,
+                volunteer.guardian_consent,
             )
         )
     return rows

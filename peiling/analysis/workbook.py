@@ -338,7 +338,8 @@ def _volunteers(
 ) -> None:
     sheet = book.add_worksheet("Vrijwilligers")
     names = ["Naam", "E-mailadres", "Telefoon", "Gemeente", "Wil helpen met", "Aangemeld"]
-    _header(sheet, styles, names, [28, 32, 16, 20, 40, 18])
+    names.append("Toestemming ouder/verzorger")
+    _header(sheet, styles, names, [28, 32, 16, 20, 40, 18, 30])
     row = 0
     for row, v in enumerate(volunteers(session, defn, scope, municipality), start=1):
         for col, value in enumerate(
@@ -346,6 +347,9 @@ def _volunteers(
         ):
             text(sheet, row, col, value)
         sheet.write_datetime(row, 5, _local(v.created_at), styles["date"])
+        # Asked under 16 (or without an age), and then always given: nothing is stored
+        # without it.
+        text(sheet, row, 6, "Ja" if v.guardian_consent else "Niet gevraagd")
     sheet.autofilter(0, 0, row, len(names) - 1)
 
 

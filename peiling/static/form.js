@@ -32,15 +32,29 @@
     return c.op === "not" ? !hit : hit;
   }
 
+  // A parent's permission is asked under the age of digital consent, or while no age is
+  // given; the server decides again (answers.check_guardian_consent).
+  function consentNeeded(el) {
+    var field = form.querySelector('[name="' + el.getAttribute("data-age-field") + '"]');
+    var age = field ? normalise(field.value) : "";
+    var limit = parseInt(el.getAttribute("data-consent-age"), 10);
+    return !/^[0-9]{1,3}$/.test(age) || parseInt(age, 10) < limit;
+  }
+
   function update() {
     // Document order, so a condition on a question that was just hidden sees it hidden.
     var items = form.querySelectorAll("[data-show-if]");
     for (var i = 0; i < items.length; i++) {
       items[i].hidden = !holds(JSON.parse(items[i].getAttribute("data-show-if")));
     }
+    var consents = form.querySelectorAll("[data-consent-age]");
+    for (var j = 0; j < consents.length; j++) {
+      consents[j].hidden = !consentNeeded(consents[j]);
+    }
   }
 
   form.addEventListener("change", update);
+  form.addEventListener("input", update);
   update();
 
   var summary = document.getElementById("foutmeldingen");

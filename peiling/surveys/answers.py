@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from babel.numbers import format_decimal
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from peiling.i18n import N_
-from peiling.surveys.definition import QuestionDef
+from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import QuestionType
 
 Raw = Mapping[str, Sequence[str]]
@@ -28,6 +29,9 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER_RE = re.compile(r"^[+-]?\d{1,9}$")
 DECIMAL_RE = re.compile(r"^[+-]?\d{1,9}([.,]\d{1,6})?$")
+# Under this age contact details need a parent's or guardian's permission: the Dutch age of
+# digital consent (UAVG article 5). Deployments may set GUARDIAN_CONSENT_AGE.
+GUARDIAN_CONSENT_AGE = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,8 @@ class VolunteerData:
     email: str | None
     phone: str | None
     activities: tuple[str, ...]
+    # True: she ticked that her parent or guardian agrees; None: not asked (16 or older).
+    guardian_consent: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +252,10 @@ def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     if len(set(activities)) != len(activities) or any(q.option(a) is None for a in activities):
         problems.add(q, _("Kies activiteiten uit de lijst."), input_id(q, "act-0"))
         activities = []
-    data = VolunteerData(name, email or None, phone or None, tuple(activities))
+    # Whether the permission is needed depends on the age, perhaps on another page:
+    # check_guardian_consent() decides, with the whole questionnaire at hand.
+    consent = _single(raw, f"{q.field}__toestemming") == ["ja"] or None
+    data = VolunteerData(name, email or None, phone or None, tuple(activities), consent)
     return Cleaned(codes=tuple(activities), willing=True, volunteer=data)
 
 
@@ -263,3 +272,53 @@ _HANDLERS = {
     QuestionType.LONG_TEXT: _text,
     QuestionType.VOLUNTEER: _volunteer,
 }
+
+
+def consent_age() -> int:
+    """The age from which no parent's or guardian's permission is needed."""
+    return int(current_app.config.get("GUARDIAN_CONSENT_AGE", GUARDIAN_CONSENT_AGE))
+
+
+def known_age(defn: SurveyDef, raw: Raw) -> int | None:
+    """The age given in the survey's age question (on any page), if it is a valid one."""
+    for q in defn.questions:
+        if q.type is QuestionType.AGE:
+            values = _single(raw, q.field)
+            if len(values) == 1 and INTEGER_RE.match(values[0]) and 0 < int(values[0]) < 120:
+                return int(values[0])
+    return None
+
+
+def needs_guardian_consent(defn: SurveyDef, raw: Raw) -> bool:
+    """Whether contact details need a parent's or guardian's permission: under the consent
+    age, and also when the age is unknown (no age question, or not answered)."""
+    age = known_age(defn, raw)
+    return age is None or age < consent_age()
+
+
+def check_guardian_consent(
+    defn: SurveyDef, raw: Raw, answers: dict[str, Cleaned], problems: Problems
+) -> None:
+    """Require the permission where needed (an error next to its checkbox), and keep it
+    with the contact details only where it was asked for. An age outside the survey's
+    range gets no error here: the age gate turns her away and stores nothing."""
+    age = known_age(defn, raw)
+    if age is not None and not defn.age_min <= age <= defn.age_max:
+        return
+    needed = age is None or age < consent_age()
+    for code, answer in answers.items():
+        volunteer = answer.volunteer
+        if volunteer is None:
+            continue
+        if not needed:
+            answers[code] = replace(answer, volunteer=replace(volunteer, guardian_consent=None))
+        elif not volunteer.guardian_consent:
+            q = defn.by_code[code]
+            problems.add(
+                q,
+                _(
+                    "Vraag je ouder of verzorger of het goed is en zet dan een vinkje. "
+                    "Mag het niet? Kies dan ‘Nee’."
+                ),
+                input_id(q, "toestemming"),
+            )

@@ -30,7 +30,7 @@ CHOICE_TYPES = frozenset(
 )
 
 
-VOLUNTEER_PARTS = ("naam", "email", "telefoon", "act")
+VOLUNTEER_PARTS = ("naam", "email", "telefoon", "act", "toestemming")
 
 
 @dataclass(frozen=True)

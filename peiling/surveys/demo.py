@@ -86,6 +86,8 @@ def synthetic_form(rng: random.Random) -> dict[str, list[str]]:
         slug = f"{first}.{last}".lower().replace(" ", "")
         form["q_helpen__email"] = [f"{slug}{rng.randint(1, 999)}@example.org"]
         form["q_helpen__act"] = sorted(rng.sample(["ontmoeting", "sport", "muziek", "promotie"], 2))
+        # Ticked, as the form asks under 16; ignored when not asked. No draw: same data.
+        form["q_helpen__toestemming"] = ["ja"]
     elif roll < 0.9:
         form["q_helpen"] = ["nee"]
     return form

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from peiling.surveys.answers import Cleaned, Problems, Raw, clean
+from peiling.surveys.answers import Cleaned, Problems, Raw, check_guardian_consent, clean
 from peiling.surveys.definition import PageDef, SurveyDef
 from peiling.surveys.logic import visible_pages, visible_questions
 from peiling.surveys.models import QuestionType
@@ -41,6 +41,7 @@ def check_questions(
         for q in page.questions:
             if q.code in visible:
                 answers[q.code] = clean(q, raw, problems)
+    check_guardian_consent(defn, raw, answers, problems)
     return answers, problems
 
 

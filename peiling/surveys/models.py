@@ -208,6 +208,11 @@ class Response(db.Model):
     # A panel member's profile (gender and the panel's own profile questions) at the time
     # she answered, copied so results break down by it; no link back to her.
     profile: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # SHA-256 of the removal code shown on the thank-you page (surveys/removal.py), so that
+    # she can have this response deleted; the code itself is never stored. A unique index
+    # rather than a constraint: adding one on SQLite needs no copy of this table, whose
+    # copy would cascade into every answer.
+    removal_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
 
 class Answer(db.Model):
@@ -262,4 +267,7 @@ class Volunteer(db.Model):
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
     activities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # True when she was under the age of digital consent (or gave no age) and ticked that
+    # her parent or guardian agrees; None when she was not asked (16 or older).
+    guardian_consent: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from peiling.i18n import N_
-from peiling.surveys.answers import Problems, input_id
+from peiling.surveys.answers import Problems, consent_age, input_id, needs_guardian_consent
 from peiling.surveys.definition import Condition, PageDef, SurveyDef
 from peiling.surveys.logic import depends_on_same_page, visible_pages, visible_questions
 from peiling.surveys.models import QuestionType
@@ -37,6 +38,26 @@ def condition_note(defn: SurveyDef, cond: Condition) -> str:
     )
 
 
+def guardian_consent(
+    defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]]
+) -> dict[str, Any] | None:
+    """How the volunteer block asks for a parent's or guardian's permission, or None when
+    an age given on an earlier page makes it unnecessary.
+
+    With the age on the same page the checkbox is always sent: without JavaScript it says
+    when it applies, with JavaScript it shows only for an age under the limit.
+    """
+    age_question = next((q for q in defn.questions if q.type is QuestionType.AGE), None)
+    same_page = age_question is not None and age_question.page_index == page.index
+    if not same_page and not needs_guardian_consent(defn, raw):
+        return None
+    return {
+        "age": consent_age(),
+        "age_field": age_question.field if same_page and age_question else None,
+        "days": int(current_app.config["RETENTION_DAYS"]),
+    }
+
+
 def page_context(
     defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]], problems: Problems
 ) -> dict[str, Any]:
@@ -56,6 +77,9 @@ def page_context(
                 "live_condition": q.show_if.as_json() if live and q.show_if else None,
                 "note": condition_note(defn, q.show_if) if live and q.show_if else None,
                 "choices": [(o.code, o.label) for o in q.options],
+                "consent": guardian_consent(defn, page, raw)
+                if q.type is QuestionType.VOLUNTEER
+                else None,
             }
         )
     hidden = [(n, v) for n, values in raw.items() if n not in on_page for v in values]

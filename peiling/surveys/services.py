@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from peiling import crypto
 from peiling.database import dialect_name, execute_idempotent
+from peiling.surveys import removal
 from peiling.surveys.answers import Cleaned, VolunteerData
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import (
@@ -47,6 +48,9 @@ class ResponseMeta:
     municipality: str | None = None
     age: int | None = None
     profile: dict[str, str] | None = None
+    # removal.hash_of(removal.code_for(token)), when the caller made the code already (to
+    # show it); computed here otherwise.
+    removal_hash: str | None = None
 
 
 def find_survey(session: Session, slug: str) -> Survey | None:
@@ -106,6 +110,7 @@ def store_response(
         "language": meta.language,
         "submitted_at": now,
         "profile": meta.profile,
+        "removal_hash": meta.removal_hash or removal.hash_of(removal.code_for(meta.token)),
     }
     # On PostgreSQL the session is not touched, so no Session is even created for it.
     if dialect_name() == "postgresql":
@@ -158,9 +163,9 @@ WITH s AS (
 ), r AS (
     INSERT INTO response
         (survey_id, submission_token, municipality_code, age, source, language, submitted_at,
-         profile)
+         profile, removal_hash)
     SELECT s.id, %(submission_token)s, %(municipality_code)s, %(age)s, %(source)s,
-           %(language)s, %(submitted_at)s, %(profile_json)s::json
+           %(language)s, %(submitted_at)s, %(profile_json)s::json, %(removal_hash)s
     FROM s
     ON CONFLICT (submission_token) DO NOTHING
     RETURNING id
@@ -174,9 +179,9 @@ WITH s AS (
               value_text text)
 ), vol AS (
     INSERT INTO volunteer (response_id, survey_id, municipality_code, name, email, phone,
-                           activities, created_at)
+                           activities, guardian_consent, created_at)
     SELECT r.id, %(survey_id)s, %(municipality_code)s, %(name)s, %(email)s, %(phone)s,
-           %(activities)s::json, %(submitted_at)s
+           %(activities)s::json, %(guardian_consent)s::boolean, %(submitted_at)s
     FROM r WHERE %(has_volunteer)s::boolean
 )
 SELECT (SELECT id FROM r), EXISTS (SELECT 1 FROM s)
@@ -201,6 +206,7 @@ def _store_in_one_statement(
         email=volunteer and crypto.encrypt(volunteer.email),
         phone=volunteer and crypto.encrypt(volunteer.phone),
         activities=json.dumps(list(volunteer.activities)) if volunteer else "[]",
+        guardian_consent=volunteer.guardian_consent if volunteer else None,
     )
     response_id, still_open = execute_idempotent(_STORE_PG, values)
     if still_open != "t":
@@ -299,4 +305,5 @@ def volunteer_row(
         "email": crypto.encrypt(volunteer.email),
         "phone": crypto.encrypt(volunteer.phone),
         "activities": list(volunteer.activities),
+        "guardian_consent": volunteer.guardian_consent,
     }

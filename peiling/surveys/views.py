@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from peiling import i18n
 from peiling.extensions import csrf, db
 from peiling.ratelimit import submit_limiter
-from peiling.surveys import bp, formguard, translation
+from peiling.surveys import bp, formguard, removal, translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
 from peiling.surveys.flow import Outcome, advance, first_page
@@ -145,19 +145,26 @@ def _responded_header(name: str, path: str, max_age: int, secure: bool) -> str:
     )
 
 
-def _to_thanks(defn: SurveyDef, remember: bool) -> Response:
-    """303 to the thank-you page, telling the browser it has answered when `remember`."""
+def _to_thanks(defn: SurveyDef, remember: bool, removal_code: str | None = None) -> Response:
+    """303 to the thank-you page, telling the browser it has answered when `remember`, and
+    handing the thank-you page the removal code in a cookie for that page only (a URL
+    would leave it in logs and the browser's history)."""
     form_url, thanks_url = _public_urls(request.script_root, defn.slug, defn.lang)
     headers = [("Location", thanks_url)]
+    config = current_app.config
+    secure = bool(config.get("SESSION_COOKIE_SECURE", False))
     if remember:
-        config = current_app.config
         cookie = _responded_header(
             _responded_cookie(defn),
             form_url,
             int(config["RESPONDED_COOKIE_DAYS"]) * 24 * 3600,
-            bool(config.get("SESSION_COOKIE_SECURE", False)),
+            secure,
         )
         headers.append(("Set-Cookie", cookie))
+    if removal_code is not None:
+        path = thanks_url.partition("?")[0]
+        max_age = int(config["REMOVAL_CODE_SECONDS"])
+        headers.append(("Set-Cookie", removal.cookie_header(removal_code, path, max_age, secure)))
     return current_app.response_class(status=303, headers=headers)
 
 
@@ -313,18 +320,21 @@ def _submit(
     source: str | None,
 ) -> ResponseReturnValue:
     """Store the response once and redirect to the thank-you page (or say why not)."""
+    # The same token gives the same code: a double click or retry shows the code again.
+    code = removal.code_for(token)
+    meta = ResponseMeta(token, source, language=defn.lang, removal_hash=removal.hash_of(code))
     try:
         if _already_responded(defn) and not token_used(db.session, token):
             i18n.use(defn.lang)
             return _status_page("already", defn), 409
-        store_response(db.session, defn, answers, ResponseMeta(token, source, language=defn.lang))
+        store_response(db.session, defn, answers, meta)
     except DuplicateSubmission:
         pass  # stored by an earlier click or retry: answer it exactly as the first time
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.error("could not store response for %s: %s", defn.slug, type(exc).__name__)
         return _render_retry(defn, raw, token, source)
-    return _to_thanks(defn, remember=True)
+    return _to_thanks(defn, remember=True, removal_code=code)
 
 
 def _render_retry(
@@ -335,7 +345,7 @@ def _render_retry(
     return _render(defn, last, raw, token, source, notice="db_error", status=503)
 
 
-def _info_page(template: str, slug: str) -> ResponseReturnValue:
+def _info_page(template: str, slug: str, **context: Any) -> str:
     """The thank-you or privacy page, in the language of the ?taal= link or the browser."""
     survey = find_survey(db.session, slug)
     if survey is None or availability(survey) is Availability.NOT_FOUND:
@@ -343,6 +353,7 @@ def _info_page(template: str, slug: str) -> ResponseReturnValue:
     lang = _language(survey)
     return render_template(
         template,
+        **context,
         survey=survey,
         survey_title=translation.text(survey.translations, lang, "title", survey.title),
         privacy_statement=translation.text(
@@ -355,7 +366,13 @@ def _info_page(template: str, slug: str) -> ResponseReturnValue:
 
 @bp.get("/p/<slug>/bedankt")
 def thanks(slug: str) -> ResponseReturnValue:
-    return _info_page("surveys/thanks.html", slug)
+    code = removal.from_cookie(request.cookies.get(removal.COOKIE))
+    response = make_response(
+        _info_page("surveys/thanks.html", slug, removal_code=code and removal.shown(code))
+    )
+    if code:
+        response.headers["Cache-Control"] = "no-store"  # the code is for her eyes only
+    return response
 
 
 @bp.get("/p/<slug>/privacy")

@@ -122,7 +122,7 @@ def test_formula_injection_stays_text_in_every_sheet(app, make_survey, logged_in
     forms = [
         {"q_gemeente": ["GM0114"], "q_keuze": ["anders"], "q_keuze__anders": [payload],
          "q_tekst": [payload], "q_helpen": ["ja"], "q_helpen__naam": [payload],
-         "q_helpen__telefoon": ["06 12345678"]}
+         "q_helpen__telefoon": ["06 12345678"], "q_helpen__toestemming": ["ja"]}
         for payload in INJECTIONS
     ]  # fmt: skip
     store(app, survey, forms)

@@ -1,0 +1,140 @@
+"""Removal on request: the code on the thank-you page with which a respondent has her own
+response deleted, with its answers and any contact details she left.
+
+The code is an HMAC of the response's submission token, keyed by SECRET_KEY: it needs no
+storage of its own, and a double click or a refresh shows the same code. Only a SHA-256 of
+it is stored (response.removal_hash), so the database alone cannot delete anything. Twelve
+Crockford base-32 characters (60 bits): finding any of a poll's codes by guessing takes
+billions of tries per response, and failed guesses are throttled per survey and per client
+(by a keyed hash: no IP address is stored, not even in Redis keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+
+from flask import Flask, current_app
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from werkzeug.http import dump_cookie
+
+from peiling.auth.throttle import LoginThrottle
+from peiling.surveys.models import Answer, Response, Volunteer
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
+LENGTH = 12
+COOKIE = "peiling_verwijdercode"
+EXTENSION = "peiling.removal_throttle"
+TYPED_MAX = 64  # longer input is not a code; do not spend work on it
+_CODE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{12}$")
+# What people type for what they see: Crockford reads I and L as 1, O as 0.
+_LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015._]")
+_PLACEHOLDER = "0" * LENGTH
+
+
+@lru_cache(maxsize=8)
+def _derive(app_secret: str | bytes, purpose: bytes) -> bytes:
+    # Keys of their own, derived from SECRET_KEY, so these MACs mean nothing anywhere else.
+    raw = app_secret.encode() if isinstance(app_secret, str) else bytes(app_secret)
+    return hmac.digest(raw, purpose, "sha256")
+
+
+def code_for(token: str) -> str:
+    """The removal code of the response stored with submission token `token` (normalised)."""
+    key = _derive(current_app.secret_key or b"", b"peiling removal code")
+    number = int.from_bytes(hmac.digest(key, token.encode(), "sha256")[:8], "big") >> 4
+    return "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
+
+
+def shown(code: str) -> str:
+    """`code` as people read it: ABCD-EFGH-JKMN."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def normalise(typed: str) -> str | None:
+    """The code someone typed, in its stored form; None when it cannot be a code.
+
+    Case, spaces and dashes do not matter, and I, L and O count as 1, 1 and 0.
+    """
+    if len(typed) > TYPED_MAX:
+        return None
+    code = _SEPARATORS.sub("", typed).upper().translate(_LOOKALIKES)
+    return code if _CODE_RE.match(code) else None
+
+
+def hash_of(code: str) -> str:
+    """What response.removal_hash holds for a (normalised) code."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def from_cookie(value: str | None) -> str | None:
+    """The code in the thank-you page's cookie, if it is one."""
+    return value if value and _CODE_RE.match(value) else None
+
+
+@lru_cache(maxsize=512)
+def _cookie_parts(path: str, max_age: int, secure: bool) -> tuple[str, str]:
+    # Everything but the code is the same for every response to a survey: built once.
+    header = dump_cookie(
+        COOKIE,
+        _PLACEHOLDER,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        sync_expires=False,
+    )
+    before, after = header.split(_PLACEHOLDER, 1)
+    return before, after
+
+
+def cookie_header(code: str, thanks_path: str, max_age: int, secure: bool) -> str:
+    """The Set-Cookie value that takes `code` to the thank-you page at `thanks_path` only."""
+    before, after = _cookie_parts(thanks_path, max_age, secure)
+    return before + code + after
+
+
+def remove_response(session: Session, survey_id: int, code: str) -> bool:
+    """Delete the survey's response with removal code `code` (normalised), its answers and
+    its volunteer's contact details; returns False when no response has that code."""
+    response_id = session.scalar(
+        select(Response.id).where(
+            Response.survey_id == survey_id, Response.removal_hash == hash_of(code)
+        )
+    )
+    if response_id is None:
+        return False
+    # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only when the
+    # connection enabled foreign keys.
+    session.execute(delete(Volunteer).where(Volunteer.response_id == response_id))
+    session.execute(delete(Answer).where(Answer.response_id == response_id))
+    session.execute(delete(Response).where(Response.id == response_id))
+    return True
+
+
+def client_key(address: str) -> str:
+    """A key for counting one client's guesses that does not reveal its address: keyed, so
+    that it cannot be reversed by hashing every IPv4 address."""
+    key = _derive(current_app.secret_key or b"", b"peiling removal client")
+    return hmac.new(key, address.encode(), "sha256").hexdigest()[:32]
+
+
+def throttle() -> LoginThrottle:
+    """Failed guesses per survey and per client (the login throttle's moving windows)."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    # LoginThrottle's "account" is the survey's slug here, its "address" the client_key().
+    app.extensions[EXTENSION] = LoginThrottle(
+        config.get("REDIS_URL") or "memory://",
+        config["REMOVAL_LIMITS_PER_SURVEY"],
+        config["REMOVAL_LIMITS_PER_CLIENT"],
+        config.get("REMOVAL_THROTTLE_PREFIX", "peiling-removal"),
+    )
