@@ -95,10 +95,12 @@ def test_restore_brings_back_every_row_and_the_contact_details(
     assert "Bewaar die sleutel" in made.output and "encryption_key" in made.output
     assert target.stat().st_mode & 0o077 == 0  # only the owner may read it
 
+    with app.app_context():
+        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
     destroy(app)
     restored = runner.invoke(args=["restore", str(target)])
     assert restored.exit_code == 0, restored.output
-    assert "42 reacties" in restored.output and "Alembic-versie 0014" in restored.output
+    assert "42 reacties" in restored.output and f"Alembic-versie {version}" in restored.output
     assert "Bewaar die sleutel" in restored.output
     assert rows(app) == before
     with app.app_context():

@@ -107,7 +107,7 @@ CSRF_EXEMPT = {
     "panel.unsubscribe": "the member's personal key is the secret; no session",
 }
 # The public form and the panel sign-up use formguard's signed double-submit cookie.
-FORMGUARD = {"surveys.post", "panel.signup"}
+FORMGUARD = {"surveys.post", "surveys.removal_post", "panel.signup"}
 # Who may use a staff route (researchers design, manage panels and weight; admins manage
 # accounts); anyone else is turned away before the CSRF check matters.
 ROLE = {"admin.users": "admin"}
@@ -189,8 +189,8 @@ def test_post_without_a_valid_csrf_token_is_refused(
     public = endpoint in FORMGUARD or endpoint == "auth.login"
     client = logged_in("anonymous" if public else ROLE.get(endpoint, "researcher"))
     url = url_of(app, endpoint, world)
-    if endpoint == "surveys.post":
-        with app.app_context():  # the public form is for an open survey
+    if endpoint in ("surveys.post", "surveys.removal_post"):
+        with app.app_context():  # the public pages are for an open survey
             db.session.execute(sa.update(Survey).values(status="open"))
             db.session.commit()
     if public:
@@ -244,7 +244,8 @@ def answered(app, make_survey):  # type: ignore[no-untyped-def]
         {"code": "helpen", "type": "volunteer", "text": "Helpen?"},
     ]}])  # fmt: skip
     forms = [{"q_gemeente": [place], "q_mening": [f"mening-uit-{place}"], "q_helpen": ["ja"],
-              "q_helpen__naam": [f"Naam {place}"], "q_helpen__email": ["x@y.nl"]}
+              "q_helpen__naam": [f"Naam {place}"], "q_helpen__email": ["x@y.nl"],
+              "q_helpen__toestemming": ["ja"]}
              for place in ["GM0114", "GM0106"] for _ in range(6)]  # fmt: skip
     store(app, survey, forms)
     return survey

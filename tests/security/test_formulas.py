@@ -90,7 +90,8 @@ def injected(app, make_survey):  # type: ignore[no-untyped-def]
     forms = [
         {"q_gemeente": ["GM0114"], "q_keuze": ["anders"], "q_keuze__anders": [payload],
          "q_kort": [payload], "q_lang": [payload], "q_helpen": ["ja"],
-         "q_helpen__naam": [payload], "q_helpen__email": ["a@b.nl"]}
+         "q_helpen__naam": [payload], "q_helpen__email": ["a@b.nl"],
+         "q_helpen__toestemming": ["ja"]}
         for payload in PAYLOADS
     ] * 2  # twice each: open answers show only texts given by enough respondents  # fmt: skip
     store(app, survey, forms)
