@@ -133,7 +133,8 @@ def hostile(app, make_survey, accounts):  # type: ignore[no-untyped-def]
     )  # fmt: skip
     form = {"q_gemeente": ["GM0114"], "q_keuze": ["anders"], "q_keuze__anders": [SHORT],
             "q_kort": [SHORT], "q_lang": [ALL], "q_helpen": ["ja"],
-            "q_helpen__naam": [ALL[:100]], "q_helpen__email": ["xss@example.nl"]}  # fmt: skip
+            "q_helpen__naam": [ALL[:100]], "q_helpen__email": ["xss@example.nl"],
+            "q_helpen__toestemming": ["ja"]}  # fmt: skip
     store(app, survey, [form] * 6)
     with app.app_context():
         create_user(db.session, EMAIL, Role.RESEARCHER, PASSWORD)
@@ -166,6 +167,12 @@ def test_no_payload_runs_on_any_page(
     with page.expect_navigation():
         page.locator("button[name=actie]").last.click()
     check(page, watch, "")  # the thank-you page
+    # The removal page shows back what she typed when it is not a code.
+    page.goto(f"{base}/p/xss/verwijderen")
+    page.locator("input[type=text]").first.fill(PAYLOADS[1][:40])
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
+    check(page, watch, "")
     context.close()
 
     # Staff pages, as a researcher (results, designer, panel) and as an admin.
