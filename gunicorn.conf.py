@@ -46,4 +46,7 @@ logconfig_dict = {
         "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
     },
 }  # fmt: skip
+# gunicorn 23+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# two instances on one host would fight over it, and Peiling has no use for it.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("PEILING_FORWARDED_ALLOW_IPS", "127.0.0.1")
