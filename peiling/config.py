@@ -58,9 +58,10 @@ class DefaultConfig:
     # Days after a survey closes that volunteers' contact details are kept (`flask purge`).
     RETENTION_DAYS = 90
     # Posts of the public form per client (peiling/ratelimit.py), counted by a keyed hash of
-    # the address, never the address itself. A school's pupils often share one address, so
-    # this is generous; it stops a script, not a class. Empty switches it off.
-    SUBMIT_LIMITS = "120 per minute;1200 per hour"
+    # the address (an IPv6 address's /64), never the address itself. Every page posted counts
+    # (the demo poll: 3 a respondent), and a school's pupils share one address: 300 a minute
+    # lets a whole school start at once; it stops a script, not a school. Empty: off.
+    SUBMIT_LIMITS = "300 per minute;3000 per hour"
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
     # Wrong removal codes (surveys/removal.py): per survey and per client (a keyed hash of

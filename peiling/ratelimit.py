@@ -10,9 +10,9 @@ together. When Redis stops answering, respondents must still be able to answer: 
 falls back to counting in this process (a weaker limit, but a limit), says so once in the
 log, and tries Redis again after a pause. Without Redis it counts per process from the start.
 
-Fixed windows, all of them counted in one pipelined round trip to Redis (SET NX EX, INCR, TTL
-per window): this runs on every post of the form, and `limits`' strategies (used for the login
-throttle) make one round trip per window. Only `limits`' parser for "120 per minute" is used.
+Fixed windows, all of them counted in one round trip to Redis (a small Lua script): this runs
+on every post of the form, and `limits`' strategies (used for the login throttle) make one
+round trip per window. Only `limits`' parser for "120 per minute" is used.
 Flask-Limiter is not used for the reason auth/throttle.py gives.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -36,6 +37,25 @@ EXTENSION = "peiling.submit_limiter"
 RETRY_REDIS_SECONDS = 30.0
 # Redis is on the local network: an answer slower than this means it is in trouble.
 REDIS_TIMEOUT_SECONDS = 0.25
+
+
+# Count in every window, starting a window (with its expiry) at its first request. In one
+# script, so that the count and the expiry can never come apart: with separate commands a key
+# that expired between them would come back without an expiry and count for ever.
+COUNT_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+    local n = redis.call('INCR', key)
+    local left = redis.call('TTL', key)
+    if left < 0 then
+        redis.call('EXPIRE', key, ARGV[i])
+        left = tonumber(ARGV[i])
+    end
+    out[#out + 1] = n
+    out[#out + 1] = left
+end
+return out
+"""
 
 
 class ClientLimiter:
@@ -58,6 +78,7 @@ class ClientLimiter:
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
+            self._script = self._redis.register_script(COUNT_SCRIPT)
         self._redis_down_until = 0.0
         self._counts: dict[str, tuple[int, float]] = {}  # here: key -> (count, window ends)
         self._lock = threading.Lock()
@@ -65,7 +86,7 @@ class ClientLimiter:
     def client(self, address: str | None) -> str:
         """A key for the client that cannot be turned back into its address."""
         day = int(time.time() // 86400)  # the UTC day: yesterday's keys mean nothing today
-        message = f"{day}|{address or '-'}".encode()
+        message = f"{day}|{client_network(address)}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:24]
 
     def hit(self, address: str | None, scope: str = "submit") -> int | None:
@@ -89,14 +110,11 @@ class ClientLimiter:
         return None
 
     def _count_in_redis(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]] | None:
-        """(count, seconds left) per window, in one round trip."""
+        """(count, seconds left) per window, in one atomic round trip."""
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for key, length in keys:
-                pipe.set(key, 0, ex=length, nx=True)  # a new window, ending `length` from now
-                pipe.incr(key)  # keeps the expiry
-                pipe.ttl(key)
-            replies = pipe.execute()
+            replies = self._script(
+                keys=[key for key, _ in keys], args=[length for _, length in keys]
+            )
         except Exception as exc:  # noqa: BLE001 - any Redis failure: degrade, never fail
             self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
             log.warning(
@@ -105,7 +123,7 @@ class ClientLimiter:
                 RETRY_REDIS_SECONDS,
             )
             return None
-        return [(int(replies[i + 1]), int(replies[i + 2])) for i in range(0, len(replies), 3)]
+        return [(int(replies[i]), int(replies[i + 1])) for i in range(0, len(replies), 2)]
 
     def _count_here(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
         now = time.monotonic()
@@ -125,6 +143,20 @@ class ClientLimiter:
         with self._lock:
             self._counts.clear()
         self._redis_down_until = 0.0
+
+
+def client_network(address: str | None) -> str:
+    """The address to count a client by: an IPv4 address itself, an IPv6 address's /64.
+
+    One IPv6 host commonly has a whole /64 to itself and can take a new address for every
+    request; counting per address would not limit it at all.
+    """
+    if not address or ":" not in address:
+        return address or "-"
+    try:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
 
 
 def init_app(app: Flask) -> None:

@@ -90,6 +90,7 @@ def test_posts_over_the_limit_keep_the_answers_and_store_nothing(apps) -> None: 
     assert page.status_code == 429
     assert "Even rustig aan" in html and "Je antwoorden staan er nog" in html
     assert 1 <= int(page.headers["Retry-After"]) <= 61
+    assert "Wacht 1 minuut en probeer het dan opnieuw" in html
     # The answers of the page she sent are still filled in.
     assert 'value="onvoldoende" checked' in html.replace("\n", " ") or re.search(
         r'value="onvoldoende"[^>]*checked', html
@@ -218,6 +219,20 @@ def test_without_redis_it_counts_in_the_process(tmp_path: Path) -> None:
         r = visitor(app)
         r.open()
         assert [r.post(0, PAGE_1).status_code for _ in range(3)] == [200, 200, 429]
+        (tmp_path / "uur").mkdir()
+        hourly = build_apps(tmp_path / "uur", 1, SUBMIT_LIMITS="100 per minute;1 per hour")
+        (by_hour,), drop_hourly = hourly
+        try:
+            h = visitor(by_hour)
+            h.open()
+            assert h.post(0, PAGE_1).status_code == 200
+            page = h.post(0, PAGE_1)
+            html = page.get_data(as_text=True)
+            assert page.status_code == 429 and int(page.headers["Retry-After"]) > 3000
+            assert "Wacht 60 minuten en probeer het dan opnieuw" in html  # the real wait
+        finally:
+            dispose_engines(by_hour)
+            drop_hourly()  # type: ignore[operator]
     finally:
         dispose_engines(app)
         drop()  # type: ignore[operator]
@@ -234,3 +249,36 @@ def test_the_default_limit_lets_a_class_through(app, demo_survey) -> None:  # ty
     assert count_rows(app, "response") == 30
     with app.app_context():
         db.session.remove()
+
+
+def test_ipv6_hosts_are_counted_by_their_network(tmp_path: Path) -> None:
+    """A host that takes a new address from its /64 for every post is still one client."""
+    (app,), drop = build_apps(tmp_path, 1, SUBMIT_LIMITS="2 per minute")
+    try:
+        statuses = []
+        for n in range(3):
+            r = visitor(app, f"2001:db8:1:2::{n + 1}")
+            r.open()
+            statuses.append(r.post(0, PAGE_1).status_code)
+        assert statuses == [200, 200, 429]
+        other = visitor(app, "2001:db8:1:3::1")  # the next /64: someone else
+        other.open()
+        assert other.post(0, PAGE_1).status_code == 200
+    finally:
+        dispose_engines(app)
+        drop()  # type: ignore[operator]
+
+
+def test_a_window_never_loses_its_expiry(apps, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    """Even a key found without an expiry (say, it expired between two commands of an older
+    version) gets one, so a client can never stay counted for good."""
+    with apps[0].app_context():
+        limiter = submit_limiter()
+        key = f"{prefix}:submit:{limiter.client(CLIENT)}:60"
+    redis = Redis.from_url(REDIS)
+    redis.set(key, 3)  # no expiry
+    r = visitor(apps[0])
+    r.open()
+    assert r.post(0, PAGE_1).status_code == 200  # the 4th of 5 a minute
+    assert int(redis.get(key) or 0) == 4
+    assert 0 < redis.ttl(key) <= 60

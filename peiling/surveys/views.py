@@ -197,6 +197,7 @@ def _render(
 ) -> ResponseReturnValue:
     i18n.use(defn.lang)
     context = page_context(defn, page, raw, problems or Problems())
+    context["wait_minutes"] = -(-retry_after // 60)
     html = render_template(
         "surveys/page.html",
         **_switch(defn),
