@@ -179,11 +179,15 @@ def test_throttling_is_shared_through_redis(tmp_path) -> None:  # type: ignore[n
         client = first.test_client()
         for _ in range(5):
             assert login(client, "redis@drenthe.nl", "fout-fout-fout").status_code == 422
-        assert any(prefix in key.decode() for key in redis.scan_iter(f"*{prefix}*"))
-        # A second app (as another server would) shares the count.
+        keys = [key.decode() for key in redis.scan_iter(f"*{prefix}*")]
+        assert keys
+        # Keyed hashes only: neither the address typed nor the client's IP is in Redis.
+        assert not any("redis@drenthe.nl" in k or "127.0.0.1" in k for k in keys)
+        # A second app (as another server would, with the same secret key) shares the count.
         database = {k: first.config[k] for k in ("SQLALCHEMY_DATABASE_URI",)}
         database["SQLALCHEMY_ENGINE_OPTIONS"] = first.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
-        second = create_app({**config, **database, "TESTING": True, "SECRET_KEY": "x"})
+        secret = first.config["SECRET_KEY"]
+        second = create_app({**config, **database, "TESTING": True, "SECRET_KEY": secret})
         assert login(second.test_client(), "redis@drenthe.nl").status_code == 429
         with second.app_context():
             db.engine.dispose()
@@ -191,6 +195,25 @@ def test_throttling_is_shared_through_redis(tmp_path) -> None:  # type: ignore[n
         for key in redis.scan_iter(f"*{prefix}*"):
             redis.delete(key)
         with first.app_context():
+            db.engine.dispose()
+        drop()
+
+
+def test_logins_still_work_and_are_counted_when_redis_is_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = {"REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens there
+    app, drop = make_app(tmp_path, "noredis", **config)
+    try:
+        with app.app_context():
+            from peiling.auth.services import create_user
+
+            create_user(db.session, "weg@drenthe.nl", Role.ADMIN, PASSWORD)
+            db.session.commit()
+        client = app.test_client()
+        statuses = [login(client, "weg@drenthe.nl", "fout-fout-fout").status_code for _ in range(6)]
+        assert statuses == [422] * 5 + [429]  # counted in the process meanwhile
+        assert login(app.test_client(), "weg@drenthe.nl").status_code == 429
+    finally:
+        with app.app_context():
             db.engine.dispose()
         drop()
 
