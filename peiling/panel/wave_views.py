@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from peiling.auth.access import roles_required
 from peiling.auth.services import record
@@ -43,7 +43,7 @@ from peiling.surveys.services import (
     availability,
     store_response,
 )
-from peiling.surveys.views import extract_raw
+from peiling.surveys.views import database_unavailable, extract_raw
 
 
 @bp.route("/<slug>/golven", methods=["GET", "POST"])
@@ -173,6 +173,10 @@ def class_links(slug: str, wave_id: int) -> ResponseReturnValue:
 
 
 # ------------------------------------------------------------------ the personal link
+
+
+# A database failure between a wave's pages keeps every answer, as on the public form.
+bp.register_error_handler(DBAPIError, database_unavailable)
 
 
 @bp.route("/w/<token>", methods=["GET", "POST"])

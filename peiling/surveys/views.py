@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -381,18 +382,25 @@ def privacy(slug: str) -> ResponseReturnValue:
     return _info_page("surveys/privacy.html", slug)
 
 
+# The public form and a panel wave's form, where a respondent's answers travel in the POST.
+RETRY_ENDPOINTS = frozenset({"surveys.post", "panel.wave_form"})
+
+
 @bp.errorhandler(DBAPIError)
 def database_unavailable(exc: DBAPIError) -> ResponseReturnValue:
-    """The database failed while a respondent moved through the form (the final step has
-    its own retry page): show a page that posts exactly what she sent once more, so that
-    no answer is lost even when this worker cannot even read the questionnaire."""
-    if request.endpoint != "surveys.post":
+    """The database failed while a respondent moved through a form (the public form's final
+    step has its own retry page): show a page that posts exactly what she sent once more,
+    so that no answer is lost even when this worker cannot even read the questionnaire."""
+    if request.method != "POST" or request.endpoint not in RETRY_ENDPOINTS:
         return database_error(exc)
     log.error("database unavailable on a form step: %s", type(exc).__name__)
-    db.session.rollback()
-    html = render_template(
-        "surveys/retry.html", action=request.path, fields=posted_fields().items()
-    )
+    with contextlib.suppress(Exception):  # the connection may be gone; teardown drops it
+        db.session.rollback()
+    fields = posted_fields()
+    lang = _first(fields, "taal")
+    if lang in LANGUAGE_NAMES:  # the language she was answering in, not the browser's
+        i18n.use(lang)
+    html = render_template("surveys/retry.html", action=request.path, fields=fields.items())
     response = make_response(html, 503)
     response.headers["Retry-After"] = "5"
     response.headers["Cache-Control"] = "no-store"

@@ -10,6 +10,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from peiling.extensions import db
@@ -414,3 +415,32 @@ def test_each_token_opens_only_its_own_wave(app, panel, make_survey) -> None:  #
     with app.app_context():
         (response,) = db.session.scalars(select(Response)).all()
         assert response.survey_id == first.id
+
+
+def test_a_database_failure_between_wave_pages_keeps_the_answers(app, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(pages=PAGES, slug="golf-storing", kind="panel", region="groningen")
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email="s@example.nl", municipality_code="GM0014",
+                              birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        p = db.session.get(Panel, panel.id)
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "S", {}, 1)
+        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
+        db.session.commit()
+    client = app.test_client()
+    with app.app_context():  # a real failure: the invitations are briefly out of reach
+        db.session.execute(sa.text("ALTER TABLE panel_invitation RENAME TO invitation_away"))
+        db.session.commit()
+    try:
+        page = client.post(f"/panel/w/{token}", data={"pagina": "0", "actie": "verder",
+                                                      "q_stem": "ja"})  # fmt: skip
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text("ALTER TABLE invitation_away RENAME TO panel_invitation"))
+            db.session.commit()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503 and "Even niet bereikbaar" in html and "Traceback" not in html
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    assert ("q_stem", "ja") in fields and ("pagina", "0") in fields
+    again = client.post(f"/panel/w/{token}", data=dict(fields))
+    assert again.status_code == 200 and "Welk cijfer" in again.get_data(as_text=True)

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from peiling import crypto
+from peiling import crypto, i18n
 from peiling.extensions import db
+from peiling.surveys import definition
 from tests.conftest import count_rows
 
 PAGE_1 = {"q_leeftijd": "17", "q_gemeente": "GM0106"}
@@ -387,6 +388,28 @@ def test_database_error_between_pages_offers_to_send_everything_again(
     )
     assert again.status_code == 200
     assert 'name="q_genoeg_te_doen"' in again.get_data(as_text=True)  # on to page 2
+
+
+def test_the_retry_page_speaks_the_language_she_answers_in(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open("?taal=en")
+    assert r.language == "en"
+    r.client.delete_cookie(i18n.COOKIE)  # only the form says which language she chose
+    definition.clear_cache()  # a worker that has not shown this poll: it fails at once
+    data = {"csrf_token": r.csrf, "token": r.token, "pagina": "0", "actie": "verder",
+            "taal": "en", **PAGE_1}  # fmt: skip
+    with app.app_context():
+        db.session.execute(sa.text("ALTER TABLE survey RENAME TO survey_away"))
+        db.session.commit()
+    try:
+        page = r.client.post(r.url, data=data, headers={"Accept-Language": "nl"})
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text("ALTER TABLE survey_away RENAME TO survey"))
+            db.session.commit()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503
+    assert "Temporarily unavailable" in html and 'lang="en"' in html
 
 
 def test_pages_carry_no_third_party_references(demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
