@@ -64,12 +64,13 @@ class DefaultConfig:
     SUBMIT_LIMITS = "300 per minute;3000 per hour"
     LOGIN_LIMITS_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMITS_PER_ADDRESS = "20 per minute;100 per hour"
-    # Wrong removal codes (surveys/removal.py): per survey and per client (a keyed hash of
-    # its address, never the address itself).
-    REMOVAL_LIMITS_PER_SURVEY = "30 per minute;300 per hour"
+    # Wrong removal codes (surveys/removal.py) per client: a keyed hash of its address (the
+    # /64 network for IPv6), never the address itself. No limit per survey: with 60-bit
+    # codes it protects nothing, and it would let anyone block a whole survey's removals.
     REMOVAL_LIMITS_PER_CLIENT = "5 per minute;30 per hour"
     # How long the thank-you page can show the removal code (a cookie for that page only).
-    REMOVAL_CODE_SECONDS = 30 * 60
+    # Short: on a shared school computer the next pupil can open that page from history.
+    REMOVAL_CODE_SECONDS = 5 * 60
     # Under this age a respondent needs her parent's or guardian's permission to leave her
     # contact details: 16 is the Dutch age of digital consent (UAVG article 5).
     GUARDIAN_CONSENT_AGE = 16

@@ -15,8 +15,14 @@ from sqlalchemy.orm import Session
 from peiling.auth.access import Scope
 from peiling.crypto import decrypt
 from peiling.geo import Municipality
+from peiling.i18n import N_
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import QuestionType, Volunteer
+
+# The three answers staff see, so that a self-declared age never reads as a guardian's yes.
+CONSENT_GUARDIAN = N_("Ja, ouder of verzorger gaf toestemming (jonger dan %(age)s)")
+CONSENT_DECLARED = N_("Niet nodig: gaf zelf aan %(age)s jaar of ouder te zijn")
+CONSENT_NOT_ASKED = N_("Niet gevraagd: leeftijd %(age)s jaar of ouder")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,17 @@ class VolunteerRow:
     created_at: datetime
     # A parent or guardian agreed (asked under 16, or without an age); None: not asked.
     guardian_consent: bool | None = None
+    # Without a known age she declared she is 16 or older (no guardian was asked).
+    declared_of_age: bool | None = None
+
+    @property
+    def consent(self) -> str:
+        """What was given for her contact details, in Dutch (with %(age)s, the limit)."""
+        if self.guardian_consent:
+            return CONSENT_GUARDIAN
+        if self.declared_of_age:
+            return CONSENT_DECLARED
+        return CONSENT_NOT_ASKED
 
 
 def activity_choices(defn: SurveyDef) -> list[tuple[str, str]]:
@@ -80,6 +97,7 @@ def volunteers(
                 tuple(labels.get(code, code) for code in chosen),
                 volunteer.created_at,
                 volunteer.guardian_consent,
+                volunteer.declared_of_age,
             )
         )
     return rows

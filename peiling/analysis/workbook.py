@@ -28,6 +28,7 @@ from peiling.analysis.volunteers import volunteers
 from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
+from peiling.surveys.answers import consent_age
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
 
@@ -341,15 +342,15 @@ def _volunteers(
     names.append("Toestemming ouder/verzorger")
     _header(sheet, styles, names, [28, 32, 16, 20, 40, 18, 30])
     row = 0
+    age = consent_age()
     for row, v in enumerate(volunteers(session, defn, scope, municipality), start=1):
         for col, value in enumerate(
             [v.name, v.email, v.phone, v.municipality, ", ".join(v.activities)]
         ):
             text(sheet, row, col, value)
         sheet.write_datetime(row, 5, _local(v.created_at), styles["date"])
-        # Asked under 16 (or without an age), and then always given: nothing is stored
-        # without it.
-        text(sheet, row, 6, "Ja" if v.guardian_consent else "Niet gevraagd")
+        # A guardian's yes, a self-declared 16 or older (age unknown), or not asked.
+        text(sheet, row, 6, v.consent % {"age": age})
     sheet.autofilter(0, 0, row, len(names) - 1)
 
 

@@ -202,11 +202,15 @@ def wave_form(token: str) -> ResponseReturnValue:
         raw = invitation.draft or {}
         pages = visible_pages(defn, raw)
         page = next((p for p in pages if p.index == invitation.page_index), pages[0])
-        return _wave_page(defn, page, raw, invitation)
+        return _wave_page(defn, page, raw, invitation, age=waves.youngest_age(member))
     raw = extract_raw(defn, request.form.to_dict(flat=False))
     going_back = request.form.get("actie") == "terug"
     index = request.form.get("pagina", "0")
-    step = advance(defn, raw, int(index) if index.isdigit() and len(index) < 4 else 0, going_back)
+    # The wave asks no age: the member's birth year decides on a guardian's permission.
+    age = waves.youngest_age(member)
+    step = advance(
+        defn, raw, int(index) if index.isdigit() and len(index) < 4 else 0, going_back, age
+    )
     if step.outcome is Outcome.SUBMIT:
         meta = ResponseMeta(waves.submission_token(invitation), f"panel-{panel.slug}",  # type: ignore[union-attr]
                             municipality=member.municipality_code,
@@ -218,7 +222,7 @@ def wave_form(token: str) -> ResponseReturnValue:
             pass  # stored by an earlier click: mark it done below, as the first time
         except (SurveyChanged, SQLAlchemyError):
             db.session.rollback()
-            return _wave_page(defn, visible_pages(defn, raw)[-1], raw, invitation, 503)
+            return _wave_page(defn, visible_pages(defn, raw)[-1], raw, invitation, 503, age=age)
         invitation.completed_at = datetime.now(UTC)
         invitation.draft = {}
         db.session.commit()
@@ -232,16 +236,17 @@ def wave_form(token: str) -> ResponseReturnValue:
         return _private(render_template("surveys/age_gate.html", survey=defn))
     assert step.page is not None  # noqa: S101
     return _wave_page(defn, step.page, raw, invitation, 422 if step.problems else 200,
-                      step.problems)  # fmt: skip
+                      step.problems, age)  # fmt: skip
 
 
 def _wave_page(  # type: ignore[no-untyped-def]
-    defn, page, raw, invitation: Invitation, status: int = 200, problems=None
+    defn, page, raw, invitation: Invitation, status: int = 200, problems=None, age=None
 ) -> ResponseReturnValue:
-    """A page of the wave's questionnaire, posting back to the personal link."""
+    """A page of the wave's questionnaire, posting back to the personal link; `age` is the
+    member's, for the guardian's permission."""
     from peiling.surveys.answers import Problems
 
-    context = page_context(defn, page, raw, problems or Problems())
+    context = page_context(defn, page, raw, problems or Problems(), age)
     html = render_template(
         "surveys/page.html",
         **context,

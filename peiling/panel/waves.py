@@ -186,6 +186,12 @@ def _kind_order(kind: str) -> int:
     return 0 if kind == "invitation" else int(kind.rpartition("-")[2])
 
 
+def youngest_age(member: Member, today: datetime | None = None) -> int:
+    """The youngest the member can be today, from her birth year alone: her birthday may
+    still be to come. For the guardian's permission, where erring young is the safe side."""
+    return (today or datetime.now(UTC)).year - member.birth_year - 1
+
+
 def profile_of(member: Member) -> dict[str, str]:
     """What a wave's response carries of its member: gender and the panel's profile
     questions, by code (never her address or birth year)."""

@@ -32,6 +32,14 @@ DECIMAL_RE = re.compile(r"^[+-]?\d{1,9}([.,]\d{1,6})?$")
 # Under this age contact details need a parent's or guardian's permission: the Dutch age of
 # digital consent (UAVG article 5). Deployments may set GUARDIAN_CONSENT_AGE.
 GUARDIAN_CONSENT_AGE = 16
+# The values of the permission's checkbox or choice: a parent or guardian agrees, or (asked
+# only when the age is unknown) she is of the age of consent herself.
+GUARDIAN = "ja"
+OF_AGE = "oud-genoeg"
+# How the volunteer block asks (consent_question): a checkbox for a known age under the
+# limit, a choice between the two when the age may be unknown.
+CHECKBOX = "checkbox"
+CHOICE = "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +48,11 @@ class VolunteerData:
     email: str | None
     phone: str | None
     activities: tuple[str, ...]
-    # True: she ticked that her parent or guardian agrees; None: not asked (16 or older).
+    # True: she said her parent or guardian agrees (under 16, or without a known age).
     guardian_consent: bool | None = None
+    # True: without a known age, she declared she is 16 or older. Both None: not asked,
+    # since her known age is 16 or more.
+    declared_of_age: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +265,15 @@ def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
         activities = []
     # Whether the permission is needed depends on the age, perhaps on another page:
     # check_guardian_consent() decides, with the whole questionnaire at hand.
-    consent = _single(raw, f"{q.field}__toestemming") == ["ja"] or None
-    data = VolunteerData(name, email or None, phone or None, tuple(activities), consent)
+    chosen = _single(raw, f"{q.field}__toestemming")
+    data = VolunteerData(
+        name,
+        email or None,
+        phone or None,
+        tuple(activities),
+        guardian_consent=chosen == [GUARDIAN] or None,
+        declared_of_age=chosen == [OF_AGE] or None,
+    )
     return Cleaned(codes=tuple(activities), willing=True, volunteer=data)
 
 
@@ -279,46 +297,82 @@ def consent_age() -> int:
     return int(current_app.config.get("GUARDIAN_CONSENT_AGE", GUARDIAN_CONSENT_AGE))
 
 
-def known_age(defn: SurveyDef, raw: Raw) -> int | None:
-    """The age given in the survey's age question (on any page), if it is a valid one."""
+def known_age(defn: SurveyDef, raw: Raw, given: int | None = None) -> int | None:
+    """The age given in the survey's age question (on any page), if it is a valid one;
+    otherwise `given`, an age known from elsewhere (a panel member's birth year)."""
     for q in defn.questions:
         if q.type is QuestionType.AGE:
             values = _single(raw, q.field)
             if len(values) == 1 and INTEGER_RE.match(values[0]) and 0 < int(values[0]) < 120:
                 return int(values[0])
-    return None
+    return given
 
 
-def needs_guardian_consent(defn: SurveyDef, raw: Raw) -> bool:
-    """Whether contact details need a parent's or guardian's permission: under the consent
-    age, and also when the age is unknown (no age question, or not answered)."""
-    age = known_age(defn, raw)
-    return age is None or age < consent_age()
+def consent_question(
+    defn: SurveyDef, q: QuestionDef, raw: Raw, given: int | None = None
+) -> str | None:
+    """How the volunteer question `q` asks for permission: CHECKBOX when an age under the
+    limit is known (or a required age question on its page will tell), CHOICE when the age
+    may stay unknown, None when a known age makes it unnecessary."""
+    age_q = next((a for a in defn.questions if a.type is QuestionType.AGE), None)
+    if age_q is not None and age_q.page_index == q.page_index:
+        return CHECKBOX if age_q.required and age_q.show_if is None else CHOICE
+    age = known_age(defn, raw, given)
+    if age is None:
+        return CHOICE
+    return CHECKBOX if age < consent_age() else None
 
 
 def check_guardian_consent(
-    defn: SurveyDef, raw: Raw, answers: dict[str, Cleaned], problems: Problems
+    defn: SurveyDef,
+    raw: Raw,
+    answers: dict[str, Cleaned],
+    problems: Problems,
+    given: int | None = None,
 ) -> None:
-    """Require the permission where needed (an error next to its checkbox), and keep it
-    with the contact details only where it was asked for. An age outside the survey's
-    range gets no error here: the age gate turns her away and stores nothing."""
-    age = known_age(defn, raw)
-    if age is not None and not defn.age_min <= age <= defn.age_max:
+    """Require the permission where needed (an error next to its checkbox or choice), and
+    keep with the contact details only what was asked for. An age outside the survey's
+    range gets no error here: the age gate turns her away and stores nothing. `given` is
+    an age known from elsewhere (a panel member), used when the survey asks none."""
+    answered = known_age(defn, raw)
+    if answered is not None and not defn.age_min <= answered <= defn.age_max:
         return
-    needed = age is None or age < consent_age()
+    age = known_age(defn, raw, given)
     for code, answer in answers.items():
         volunteer = answer.volunteer
         if volunteer is None:
             continue
-        if not needed:
-            answers[code] = replace(answer, volunteer=replace(volunteer, guardian_consent=None))
-        elif not volunteer.guardian_consent:
-            q = defn.by_code[code]
-            problems.add(
-                q,
-                _(
-                    "Vraag je ouder of verzorger of het goed is en zet dan een vinkje. "
-                    "Mag het niet? Kies dan ‘Nee’."
-                ),
-                input_id(q, "toestemming"),
-            )
+        if age is not None and age >= consent_age():
+            kept = replace(volunteer, guardian_consent=None, declared_of_age=None)
+        elif age is not None:
+            kept = replace(volunteer, declared_of_age=None)
+        else:
+            kept = volunteer
+        answers[code] = replace(answer, volunteer=kept)
+        if age is not None and age >= consent_age() or kept.guardian_consent:
+            continue
+        if age is None and kept.declared_of_age:
+            continue
+        q = defn.by_code[code]
+        problems.add(q, _consent_problem(defn, q, raw, given, age), input_id(q, "toestemming"))
+
+
+def _consent_problem(
+    defn: SurveyDef, q: QuestionDef, raw: Raw, given: int | None, age: int | None
+) -> str:
+    if consent_question(defn, q, raw, given) == CHECKBOX:
+        return _(
+            "Vraag je ouder of verzorger of het goed is en zet dan een vinkje. "
+            "Mag het niet? Kies dan ‘Nee’."
+        )
+    if age is not None:
+        return _(
+            "Je bent jonger dan %(age)s. Vraag je ouder of verzorger of het goed is. "
+            "Mag het niet? Kies dan ‘Nee’.",
+            age=consent_age(),
+        )
+    return _(
+        "Kies of je %(age)s jaar of ouder bent, of dat je ouder of verzorger het goed vindt. "
+        "Mag het niet? Kies dan ‘Nee’.",
+        age=consent_age(),
+    )

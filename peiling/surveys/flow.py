@@ -30,9 +30,14 @@ def first_page(defn: SurveyDef, raw: Raw) -> PageDef:
 
 
 def check_questions(
-    defn: SurveyDef, pages: list[PageDef], raw: Raw, visible: set[str] | None = None
+    defn: SurveyDef,
+    pages: list[PageDef],
+    raw: Raw,
+    visible: set[str] | None = None,
+    age: int | None = None,
 ) -> tuple[dict[str, Cleaned], Problems]:
-    """Validate every visible question on `pages`; hidden questions are skipped entirely."""
+    """Validate every visible question on `pages`; hidden questions are skipped entirely.
+    `age` is one known from elsewhere (a panel member's), for the guardian's permission."""
     if visible is None:
         visible = visible_questions(defn, raw)
     problems = Problems()
@@ -41,7 +46,7 @@ def check_questions(
         for q in page.questions:
             if q.code in visible:
                 answers[q.code] = clean(q, raw, problems)
-    check_guardian_consent(defn, raw, answers, problems)
+    check_guardian_consent(defn, raw, answers, problems, age)
     return answers, problems
 
 
@@ -54,8 +59,11 @@ def outside_age_range(defn: SurveyDef, answers: dict[str, Cleaned]) -> bool:
     return False
 
 
-def advance(defn: SurveyDef, raw: Raw, page_index: int, going_back: bool) -> Step:
-    """Decide the next step after the respondent posted page `page_index`."""
+def advance(
+    defn: SurveyDef, raw: Raw, page_index: int, going_back: bool, age: int | None = None
+) -> Step:
+    """Decide the next step after the respondent posted page `page_index`; `age` is one
+    known from elsewhere (a panel member's), for the guardian's permission."""
     visible = visible_questions(defn, raw)
     pages = visible_pages(defn, raw, visible)
     # The posted page may have disappeared (answers changed on an earlier page in another
@@ -69,7 +77,7 @@ def advance(defn: SurveyDef, raw: Raw, page_index: int, going_back: bool) -> Ste
     # The last page checks everything, since earlier pages travel as hidden fields; its
     # own errors and age come first, as on any other page.
     last = position + 1 == len(pages)
-    answers, problems = check_questions(defn, pages if last else [page], raw, visible)
+    answers, problems = check_questions(defn, pages if last else [page], raw, visible, age)
     on_page = Problems({k: e for k, e in problems.errors.items() if e[0].page_index == page.index})
     if on_page:
         return Step(Outcome.SHOW_PAGE, page, on_page)

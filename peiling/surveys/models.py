@@ -267,7 +267,9 @@ class Volunteer(db.Model):
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
     activities: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # True when she was under the age of digital consent (or gave no age) and ticked that
-    # her parent or guardian agrees; None when she was not asked (16 or older).
+    # True when she was under the age of digital consent (or gave no age) and said that
+    # her parent or guardian agrees. declared_of_age is True when, without a known age, she
+    # chose "I am 16 or older" instead. Both None: not asked, her known age was 16 or more.
     guardian_consent: Mapped[bool | None] = mapped_column(Boolean)
+    declared_of_age: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

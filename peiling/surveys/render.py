@@ -9,8 +9,16 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from peiling.i18n import N_
-from peiling.surveys.answers import Problems, consent_age, input_id, needs_guardian_consent
-from peiling.surveys.definition import Condition, PageDef, SurveyDef
+from peiling.surveys.answers import (
+    CHOICE,
+    GUARDIAN,
+    OF_AGE,
+    Problems,
+    consent_age,
+    consent_question,
+    input_id,
+)
+from peiling.surveys.definition import Condition, PageDef, QuestionDef, SurveyDef
 from peiling.surveys.logic import depends_on_same_page, visible_pages, visible_questions
 from peiling.surveys.models import QuestionType
 
@@ -39,29 +47,40 @@ def condition_note(defn: SurveyDef, cond: Condition) -> str:
 
 
 def guardian_consent(
-    defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]]
+    defn: SurveyDef, q: QuestionDef, raw: Mapping[str, Sequence[str]], age: int | None = None
 ) -> dict[str, Any] | None:
     """How the volunteer block asks for a parent's or guardian's permission, or None when
-    an age given on an earlier page makes it unnecessary.
+    a known age (an earlier page, or `age` from elsewhere) makes it unnecessary.
 
-    With the age on the same page the checkbox is always sent: without JavaScript it says
-    when it applies, with JavaScript it shows only for an age under the limit.
+    A checkbox for an age under the limit; a choice between "16 or older" and "my parent
+    agrees" while the age may stay unknown. With the age on the same page it is always
+    sent: without JavaScript it says when it applies, with JavaScript it shows only for an
+    age under the limit or no age.
     """
-    age_question = next((q for q in defn.questions if q.type is QuestionType.AGE), None)
-    same_page = age_question is not None and age_question.page_index == page.index
-    if not same_page and not needs_guardian_consent(defn, raw):
+    ask = consent_question(defn, q, raw, age)
+    if ask is None:
         return None
+    age_question = next((a for a in defn.questions if a.type is QuestionType.AGE), None)
+    same_page = age_question is not None and age_question.page_index == q.page_index
     return {
         "age": consent_age(),
         "age_field": age_question.field if same_page and age_question else None,
         "days": int(current_app.config["RETENTION_DAYS"]),
+        "choice": ask == CHOICE,
+        "guardian": GUARDIAN,
+        "of_age": OF_AGE,
     }
 
 
 def page_context(
-    defn: SurveyDef, page: PageDef, raw: Mapping[str, Sequence[str]], problems: Problems
+    defn: SurveyDef,
+    page: PageDef,
+    raw: Mapping[str, Sequence[str]],
+    problems: Problems,
+    age: int | None = None,
 ) -> dict[str, Any]:
-    """Build the template context for one page of the form."""
+    """Build the template context for one page of the form; `age` is one known from
+    elsewhere (a panel member's), for the guardian's permission."""
     visible = visible_questions(defn, raw)
     pages = visible_pages(defn, raw, visible)
     position = pages.index(page) if page in pages else 0
@@ -77,7 +96,7 @@ def page_context(
                 "live_condition": q.show_if.as_json() if live and q.show_if else None,
                 "note": condition_note(defn, q.show_if) if live and q.show_if else None,
                 "choices": [(o.code, o.label) for o in q.options],
-                "consent": guardian_consent(defn, page, raw)
+                "consent": guardian_consent(defn, q, raw, age)
                 if q.type is QuestionType.VOLUNTEER
                 else None,
             }

@@ -179,9 +179,10 @@ WITH s AS (
               value_text text)
 ), vol AS (
     INSERT INTO volunteer (response_id, survey_id, municipality_code, name, email, phone,
-                           activities, guardian_consent, created_at)
+                           activities, guardian_consent, declared_of_age, created_at)
     SELECT r.id, %(survey_id)s, %(municipality_code)s, %(name)s, %(email)s, %(phone)s,
-           %(activities)s::json, %(guardian_consent)s::boolean, %(submitted_at)s
+           %(activities)s::json, %(guardian_consent)s::boolean,
+           %(declared_of_age)s::boolean, %(submitted_at)s
     FROM r WHERE %(has_volunteer)s::boolean
 )
 SELECT (SELECT id FROM r), EXISTS (SELECT 1 FROM s)
@@ -207,6 +208,7 @@ def _store_in_one_statement(
         phone=volunteer and crypto.encrypt(volunteer.phone),
         activities=json.dumps(list(volunteer.activities)) if volunteer else "[]",
         guardian_consent=volunteer.guardian_consent if volunteer else None,
+        declared_of_age=volunteer.declared_of_age if volunteer else None,
     )
     response_id, still_open = execute_idempotent(_STORE_PG, values)
     if still_open != "t":
@@ -306,4 +308,5 @@ def volunteer_row(
         "phone": crypto.encrypt(volunteer.phone),
         "activities": list(volunteer.activities),
         "guardian_consent": volunteer.guardian_consent,
+        "declared_of_age": volunteer.declared_of_age,
     }

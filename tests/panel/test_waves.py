@@ -7,6 +7,7 @@ import io
 import re
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -444,3 +445,34 @@ def test_a_database_failure_between_wave_pages_keeps_the_answers(app, panel, mak
     assert ("q_stem", "ja") in fields and ("pagina", "0") in fields
     again = client.post(f"/panel/w/{token}", data=dict(fields))
     assert again.status_code == 200 and "Welk cijfer" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("age", "asked"), [(40, False), (14, True)])
+def test_a_wave_uses_the_members_age_for_a_guardians_permission(
+    app, panel, make_survey, age, asked
+) -> None:  # type: ignore[no-untyped-def]
+    pages = [{"questions": [{"code": "helpen", "type": "volunteer", "text": "Wil je helpen?"}]}]
+    survey = make_survey(pages=pages, slug="helpgolf", kind="panel", region="groningen")
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email="h@example.nl", municipality_code="GM0014",
+                              birth_year=datetime.now(UTC).year - age,
+                              status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        p = db.session.get(Panel, panel.id)
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "H", {}, 1)
+        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
+        db.session.commit()
+    client = app.test_client()
+    html = client.get(f"/panel/w/{token}").get_data(as_text=True)
+    assert ('name="q_helpen__toestemming"' in html) is asked
+    assert "Ik ben 16 jaar of ouder" not in html  # her age is known: no choice
+    contact = {"pagina": "0", "actie": "verder", "q_helpen": "ja",
+               "q_helpen__naam": "Lot", "q_helpen__email": "lot@example.org"}  # fmt: skip
+    first = client.post(f"/panel/w/{token}", data=contact)
+    assert first.status_code == (422 if asked else 303)
+    if asked:
+        given = {**contact, "q_helpen__toestemming": "ja"}
+        assert client.post(f"/panel/w/{token}", data=given).status_code == 303
+    with app.app_context():
+        stored = db.session.execute(sa.text("SELECT guardian_consent FROM volunteer")).all()
+    assert stored == [(True if asked else None,)]

@@ -70,18 +70,93 @@ def test_choosing_no_needs_no_permission(app, demo_survey, respondent) -> None: 
     assert count_rows(app, "volunteer") == 0
 
 
-def test_without_an_age_question_the_permission_is_always_asked(
-    app, make_survey, respondent
-) -> None:  # type: ignore[no-untyped-def]
-    survey = make_survey(pages=[{"questions": [
+def stored_choice(app) -> list[tuple[object, object]]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        rows = db.session.execute(
+            sa.text("SELECT guardian_consent, declared_of_age FROM volunteer ORDER BY id")
+        )
+        return [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def no_age(make_survey):  # type: ignore[no-untyped-def]
+    return make_survey(pages=[{"questions": [
         {"code": "helpen", "type": "volunteer", "text": "Wil je helpen?"}]}])  # fmt: skip
-    r = respondent(survey.slug)
-    page = r.open()
-    html = page.get_data(as_text=True)
-    assert CHECKBOX in html and "data-consent-age" not in html
-    assert r.post(0, CONTACT).status_code == 422
-    assert r.post(0, {**CONTACT, "q_helpen__toestemming": "ja"}).status_code == 303
-    assert stored_consent(app) == [True]
+
+
+def test_without_an_age_a_choice_is_offered_not_a_guardian_checkbox(
+    app, no_age, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    """An adult need not claim a guardian's permission: she says she is 16 or older."""
+    r = respondent(no_age.slug)
+    html = r.open().get_data(as_text=True)
+    assert "data-consent-age" not in html and LABEL not in html
+    block = html[html.index('id="q_helpen__toestemming-blok"') :]
+    assert "<legend>Hoe oud ben je?</legend>" in block
+    assert re.search(r'type="radio" id="q_helpen__toestemming" name="q_helpen__toestemming"'
+                     r' value="oud-genoeg"', block)  # fmt: skip
+    assert 'for="q_helpen__toestemming">Ik ben 16 jaar of ouder</label>' in block
+    assert "Ik ben jonger dan 16 en mijn ouder of verzorger vindt het goed" in block
+    refused = r.post(0, CONTACT)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'href="#q_helpen__toestemming"' in html
+    assert "Kies of je 16 jaar of ouder bent" in html
+    assert r.post(0, {**CONTACT, "q_helpen__toestemming": "oud-genoeg"}).status_code == 303
+    younger = respondent(no_age.slug)
+    younger.client = app.test_client()
+    younger.open()
+    assert younger.post(0, {**CONTACT, "q_helpen__toestemming": "ja"}).status_code == 303
+    assert stored_choice(app) == [(None, True), (True, None)]
+
+
+def test_a_known_age_under_16_cannot_declare_16_or_older(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    _, refused = walk(respondent(demo_survey.slug), "14",
+                      {**PAGE_3, **CONTACT, "q_helpen__toestemming": "oud-genoeg"})  # fmt: skip
+    assert refused.status_code == 422
+    assert count_rows(app, "volunteer") == 0
+
+
+def test_a_known_age_of_16_or_more_stores_no_declaration(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    _, done = walk(respondent(demo_survey.slug), "19",
+                   {**PAGE_3, **CONTACT, "q_helpen__toestemming": "oud-genoeg"})  # fmt: skip
+    assert done.status_code == 303
+    assert stored_choice(app) == [(None, None)]
+
+
+def test_staff_see_which_permission_was_given_without_an_age(
+    app, no_age, respondent, logged_in
+) -> None:  # type: ignore[no-untyped-def]
+    for name, choice in (("Anna Smit", "oud-genoeg"), ("Sem Bakker", "ja")):
+        r = respondent(no_age.slug)
+        r.client = app.test_client()
+        r.open()
+        given = {**CONTACT, "q_helpen__naam": name, "q_helpen__toestemming": choice}
+        assert r.post(0, given).status_code == 303
+    staff = logged_in("researcher")
+    html = staff.get(f"/analysis/{no_age.slug}/vrijwilligers").get_data(as_text=True)
+    assert volunteer_rows(html) == {
+        "Anna Smit": "Niet nodig: gaf zelf aan 16 jaar of ouder te zijn",
+        "Sem Bakker": "Ja, ouder of verzorger gaf toestemming (jonger dan 16)",
+    }
+    assert workbook_consent(staff, no_age.slug) == volunteer_rows(html)
+
+
+def volunteer_rows(html: str) -> dict[str, str]:
+    return {
+        re.sub(r"<[^>]+>", "", row[0]): row[-1]
+        for row in (
+            re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        )
+        if row
+    }
+
+
+def workbook_consent(staff, slug: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    book = openpyxl.load_workbook(io.BytesIO(download(staff, f"/analysis/{slug}/export.xlsx")))
+    values = [[c.value for c in row] for row in book["Vrijwilligers"].iter_rows()]
+    assert values[0][6] == "Toestemming ouder/verzorger"
+    return {row[0]: row[6] for row in values[1:]}
 
 
 @pytest.fixture
@@ -91,7 +166,9 @@ def one_page(make_survey):  # type: ignore[no-untyped-def]
         {"code": "helpen", "type": "volunteer", "text": "Wil je helpen?"}]}])  # fmt: skip
 
 
-def test_age_on_the_same_page_shows_the_checkbox_with_a_note(app, one_page, respondent) -> None:  # type: ignore[no-untyped-def]
+def test_a_required_age_on_the_same_page_shows_the_checkbox_with_a_note(
+    app, one_page, respondent
+) -> None:  # type: ignore[no-untyped-def]
     r = respondent(one_page.slug)
     html = r.open().get_data(as_text=True)
     # Always sent: the script hides it from 16 on; without it, the note says when it applies.
@@ -133,21 +210,9 @@ def test_staff_see_the_permission_on_the_list_and_in_the_workbook(
     staff = logged_in("researcher")
     html = staff.get(f"/analysis/{demo_survey.slug}/vrijwilligers").get_data(as_text=True)
     assert "Toestemming ouder of verzorger" in html
-    rows = {
-        re.sub(r"<[^>]+>", "", row[0]): row[-1]
-        for row in (
-            re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", html, re.S)
-        )
-        if row
+    expected = {
+        "Noor Jansen": "Ja, ouder of verzorger gaf toestemming (jonger dan 16)",
+        "Bram de Vries": "Niet gevraagd: leeftijd 16 jaar of ouder",
     }
-    assert rows == {"Noor Jansen": "Ja", "Bram de Vries": "Niet gevraagd"}
-    book = openpyxl.load_workbook(
-        io.BytesIO(download(staff, f"/analysis/{demo_survey.slug}/export.xlsx"))
-    )
-    sheet = book["Vrijwilligers"]
-    values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0][6] == "Toestemming ouder/verzorger"
-    assert {row[0]: row[6] for row in values[1:]} == {
-        "Noor Jansen": "Ja",
-        "Bram de Vries": "Niet gevraagd",
-    }
+    assert volunteer_rows(html) == expected
+    assert workbook_consent(staff, demo_survey.slug) == expected

@@ -72,7 +72,7 @@ def test_thank_you_page_shows_the_code_from_a_cookie_for_that_page_only(
     (cookie,) = [c for c in cookies if c.startswith(removal.COOKIE + "=")]
     value = cookie.split(";")[0].split("=", 1)[1]
     assert f"Path=/p/{demo_survey.slug}/bedankt;" in cookie + ";"
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=1800" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=300" in cookie
     assert value not in done.headers["Location"]  # never in a URL
     shown = code_on_thanks(r, done)
     assert shown.replace("-", "") == value
@@ -236,6 +236,7 @@ def test_throttle_keys_in_redis_hold_no_address(tmp_path, demo_survey) -> None: 
             assert address not in key and "198.51.100" not in key and "100.213" not in key
             value = redis.dump(key) or b""
             assert address.encode() not in value
+        assert not any("jongerenpeiling-demo" in k for k in keys)  # per client only
     finally:
         for key in redis.scan_iter(match=f"*{prefix}*"):
             redis.delete(key)
@@ -291,3 +292,90 @@ def test_dashboard_counts_drop_after_a_removal_from_kept_counts(
     with app.app_context():
         db.session.expire_all()
         assert db.session.get(TallyState, demo_survey.id).responses == 11  # type: ignore[union-attr]
+
+
+def test_the_code_cookie_lives_five_minutes_by_default(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    """A shared school computer: the next pupil must not find the code in the history."""
+    from peiling.config import DefaultConfig
+
+    assert DefaultConfig.REMOVAL_CODE_SECONDS == 300
+    r = respondent(demo_survey.slug)
+    done = complete(r)
+    cookie = [h for h in done.headers.getlist("Set-Cookie") if h.startswith(removal.COOKIE)]
+    assert cookie and "Max-Age=300" in cookie[0]
+
+
+def test_wrong_codes_from_many_clients_do_not_block_the_survey(
+    app, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    code = code_on_thanks(r, complete(r))
+    for host in range(8):  # 40 wrong codes: over the old 30 a minute per survey
+        there = {"environ_base": {"REMOTE_ADDR": f"198.51.100.{host + 1}"}}
+        for n in range(5):
+            wrong = remove(app.test_client(), demo_survey.slug, f"AAAA-AAAA-AAA{n}", **there)
+            assert wrong.status_code == 422
+    mine = {"environ_base": {"REMOTE_ADDR": "203.0.113.50"}}
+    assert remove(app.test_client(), demo_survey.slug, code, **mine).status_code == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network(app) -> None:  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        key = removal.client_key
+        assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff:eeee:dddd:cccc")
+        assert key("2001:db8:1:2::1") != key("2001:db8:1:3::1")
+        assert key("::ffff:198.51.100.7") == key("198.51.100.7")
+        assert key("198.51.100.7") != key("198.51.100.8")
+
+
+def test_rotating_ipv6_addresses_within_a_64_are_throttled(app, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    for n in range(5):
+        there = {"environ_base": {"REMOTE_ADDR": f"2001:db8:5:6::{n + 1}"}}
+        assert (
+            remove(app.test_client(), demo_survey.slug, "AAAA-AAAA-AAAA", **there).status_code
+            == 422
+        )
+    rotated = {"environ_base": {"REMOTE_ADDR": "2001:db8:5:6:aaaa::9"}}
+    blocked = remove(app.test_client(), demo_survey.slug, "AAAA-AAAA-AAAA", **rotated)
+    assert blocked.status_code == 429
+    html = blocked.get_data(as_text=True)
+    assert re.search(r"Probeer het over 1 minuut opnieuw", html)
+    assert "1 minuten" not in html
+
+
+def test_the_wait_reads_in_english_with_its_plural(app, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    here = {"environ_base": {"REMOTE_ADDR": "198.51.100.77"}}
+    for _ in range(5):
+        remove(app.test_client(), demo_survey.slug, "AAAA-AAAA-AAAA", **here)
+    with app.test_request_context("/?taal=en"):
+        from flask_babel import force_locale, ngettext
+
+        with force_locale("en"):
+            msgid = (
+                "Er is te vaak een verkeerde code ingevuld. "
+                "Probeer het over %(num)d minuut opnieuw."
+            )
+            plural = msgid.replace("minuut", "minuten")
+            assert ngettext(msgid, plural, 1).endswith("in 1 minute.")
+            assert ngettext(msgid, plural, 3).endswith("in 3 minutes.")
+
+
+def test_removal_works_while_redis_is_down(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    app, drop = make_app(tmp_path, "removal_no_redis", REDIS_URL="redis://127.0.0.1:1/0")
+    try:
+        from peiling.surveys.cli import import_definition
+        from tests.conftest import demo_definition
+
+        with app.app_context():
+            import_definition(demo_definition())
+        client = app.test_client()
+        with caplog.at_level("WARNING"):
+            page = remove(client, "jongerenpeiling-demo", "ABCD-EFGH-JKMN")
+        assert page.status_code == 422  # an answer, not a 500
+        lines = [r.getMessage() for r in caplog.records if "removal throttle" in r.getMessage()]
+        assert lines and all(m == "removal throttle unavailable: ConnectionError" for m in lines)
+    finally:
+        from peiling.database import dispose_engines
+
+        dispose_engines(app)
+        drop()
