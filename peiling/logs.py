@@ -161,9 +161,14 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def configured_level(app: Flask) -> str:
+    """The configured log level's name (PEILING_LOG_LEVEL, default INFO)."""
+    return str(app.config.get("LOG_LEVEL") or "INFO").upper()
+
+
 def init_app(app: Flask) -> None:
     """Send every logger's records through one handler with the one-line format."""
-    level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
+    level = configured_level(app)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
