@@ -55,7 +55,7 @@ SECRET_PATHS = {"bevestigen": "[key]", "mijn-gegevens": "[key]", "afmelden": "[k
 # Not anchored at the start: the same rule serves a referrer's full URL or a prefixed mount.
 # Slashes may be doubled (the router merges them) and case varies in what people type.
 _SECRET_PATH = re.compile(
-    r"(/panel/+(" + "|".join(map(re.escape, SECRET_PATHS)) + r")/+)[^/\s?#]+", re.IGNORECASE
+    r"(/panel/+(" + "|".join(map(re.escape, SECRET_PATHS)) + r")/+)[^/\s?#'\"]+", re.IGNORECASE
 )
 
 
@@ -130,10 +130,31 @@ class DevServerFilter(logging.Filter):
         return True
 
 
+class ErrorLogFilter(logging.Filter):
+    """Gunicorn's error log names a request it could not parse by its request line and the
+    client's address ("Invalid request from ip=203.0.113.7: Invalid HTTP request line:
+    'GET /panel/w/...'"): mask the keys in the path, and leave the address out."""
+
+    _CLIENT = re.compile(r"\bip=[^\s:]*(?::[^\s:]*)*?(?=:? )")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self._CLIENT.sub("ip=[address]", mask_path(message))
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
 class AccessLogger(GunicornLogger):
     """Gunicorn's logger (gunicorn.conf.py's logger_class), with every personal key or token
     masked in the atoms that hold a path: %(U)s, the request line %(r)s and the referrer
-    %(f)s, whichever of them access_log_format uses."""
+    %(f)s, whichever of them access_log_format uses; and in the error log (ErrorLogFilter).
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, ErrorLogFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(ErrorLogFilter())
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
         atoms = super().atoms(resp, req, environ, request_time)

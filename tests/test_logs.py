@@ -299,6 +299,10 @@ def test_gunicorn_writes_one_line_per_event_without_address_query_or_keys(tmp_pa
             # No database behind this gunicorn: the keyed pages fail (500), and are logged.
             for keyed, _ in KEYED:
                 get(f"http://127.0.0.1:{port}{keyed}")
+            # A request line gunicorn cannot parse goes to its error log, with the address.
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(f"GET /panel/w/{KEY}\r\n\r\n".encode())
+                assert raw.recv(100).startswith(b"HTTP/1.1 400 ")
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -310,7 +314,10 @@ def test_gunicorn_writes_one_line_per_event_without_address_query_or_keys(tmp_pa
     assert any("gunicorn.error Booting worker" in line for line in errors), errors
     for _, shown in KEYED:
         assert any(f' INFO gunicorn.access "GET {shown}" ' in x for x in access), (shown, access)
+    invalid = " WARNING gunicorn.error Invalid request from ip=[address]: Invalid HTTP request"
+    assert any(f"{invalid} line: 'GET /panel/w/[token]'" in line for line in errors), errors
     for line in access + errors:
         assert LINE.match(line), line
         assert KEY not in line and "127.0.0.1 " not in line.split("Listening at")[0]
+        assert "ip=127.0.0.1" not in line
     assert len([line for line in errors if "Listening at" in line]) == 1  # not twice
