@@ -23,6 +23,9 @@ accesslog = "-"
 # No query strings and no client address in the access log: respondents stay anonymous.
 # No time either: the one-line format below starts every line with the UTC time.
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Some paths hold a personal key (the panel's links, a wave's personal link): this logger
+# masks them ("/panel/w/[token]") in every path atom, with the same rule as the dev server.
+logger_class = "peiling.logs.AccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("PEILING_LOG_LEVEL", "info").lower()
 # One line per event, in the app's own format (peiling/logs.py), so that a log shipper keeps

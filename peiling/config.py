@@ -57,6 +57,9 @@ class DefaultConfig:
     ANALYSIS_MINIMUM_GROUP = 5
     # Days after a survey closes that volunteers' contact details are kept (`flask purge`).
     RETENTION_DAYS = 90
+    # Days `flask backup` keeps older back-ups beside a new one: a back-up still holds what
+    # was removed on request or purged since, so it must not be kept for ever.
+    BACKUP_KEEP_DAYS = 14
     # Posts of the public form per client (peiling/ratelimit.py), counted by a keyed hash of
     # the address (an IPv6 address's /64), never the address itself. Every page posted counts
     # (the demo poll: 3 a respondent), and a school's pupils share one address: 300 a minute

@@ -7,6 +7,12 @@ in the instance folder's exports/ (so web and worker must share that folder: the
 machine, or one shared volume), a mail's row in the outbox (the database). Without Redis,
 or when Redis does not answer, `enqueue()` says so and the caller runs the work in a thread
 of its own process, as it did before there was a worker.
+
+A job that raises fails with `JobFailed` and only its exception's type name: RQ writes the
+traceback of what a job raised to the log and keeps it in Redis with the failed job for a
+week, and a database error's message carries the statement's values (e-mail addresses,
+answers). The exception itself goes to the app's log, in one line without its message
+(peiling/logs.py).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 
+from peiling import logs
+
 log = logging.getLogger(__name__)
 
 EXPORTS = "exports"
@@ -31,6 +39,24 @@ MAIL = "mail"
 KINDS = (MAIL, EXPORTS)  # a worker's default queues, in order: mail first, it is quick
 SETTINGS = {EXPORTS: "JOBS_EXPORT_QUEUE", MAIL: "JOBS_MAIL_QUEUE"}
 FAILED_KEEP_SECONDS = 7 * 24 * 3600  # how long RQ keeps a job that raised, for the log
+
+
+class JobFailed(Exception):
+    """A job raised an exception; the message is only its type's name (see the docstring)."""
+
+
+def guarded(function: Callable[..., Any], *args: Any) -> Any:
+    """Do `function(*args)`, as every queued job is done.
+
+    Raises JobFailed with the type name of whatever it raised, after logging that exception
+    in one line (type and frames, no message)."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        name = type(exc).__qualname__
+        log.error("job %s.%s failed", function.__module__, function.__qualname__, exc_info=True)
+        # from None: RQ formats the chain, and the original exception is in it otherwise.
+        raise JobFailed(name) from None
 
 
 def queue_name(app: Flask, kind: str) -> str:
@@ -61,6 +87,7 @@ def enqueue(
         return False
     try:
         Queue(queue_name(app, kind), connection=redis).enqueue(
+            guarded,
             function,
             *args,
             job_id=f"{app.config['JOBS_PREFIX']}-{kind}-{key}",
@@ -138,4 +165,5 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
         raise click.UsageError(
             "PEILING_REDIS_URL is niet ingesteld: zonder Redis is er geen wachtrij."
         )
-    worker(app, queues or KINDS).work(burst=burst, logging_level="INFO")
+    # RQ sets its own loggers to this level: PEILING_LOG_LEVEL, as everywhere else.
+    worker(app, queues or KINDS).work(burst=burst, logging_level=logs.configured_level(app))

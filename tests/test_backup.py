@@ -5,12 +5,14 @@ respondents keep answering holds only complete responses."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,64 @@ def test_default_path_is_in_the_instance_folder(app, demo_survey, runner) -> Non
         assert str(written) in made.output and "0 reacties" in made.output
     finally:
         written.unlink()  # fmt: skip
+
+
+SUFFIX = ".dump" if PG_URL else ".sqlite"  # the back-up command picks it
+
+
+@pytest.mark.parametrize("folder", ["existing", "new/"])
+def test_given_a_folder_the_backup_gets_a_dated_name_with_its_suffix(
+    runner, tmp_path, folder
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "existing").mkdir()
+    made = runner.invoke(args=["backup", f"{tmp_path}/{folder}"])  # "new/": made for it
+    assert made.exit_code == 0, made.output
+    (written,) = (tmp_path / folder.rstrip("/")).iterdir()
+    assert re.fullmatch(r"peiling-\d{8}T\d{6}Z" + re.escape(SUFFIX), written.name)
+    assert f"Back-up geschreven: {written} " in made.output
+    assert oct(written.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_old_backups_in_the_folder_are_deleted_and_nothing_else(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+
+    def named(days: float, suffix: str = SUFFIX, prefix: str = "peiling-") -> str:
+        return f"{prefix}{(now - timedelta(days=days)).strftime('%Y%m%dT%H%M%SZ')}{suffix}"
+
+    old = [named(400, ".dump"), named(400, ".sqlite"), named(15), named(14.01)]
+    recent = [named(13.9), named(2, ".dump"), named(2, ".sqlite")]
+    others = [named(400, ".dump.tmp"), named(400, ".dump", "other-"), "peiling-oud.dump",
+              "notities.txt", "." + named(400)]  # fmt: skip
+    for name in old + recent + others:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / named(300, ".dump")).mkdir()  # not a back-up file: stays
+    (tmp_path / "elders").mkdir()
+    (tmp_path / "elders" / named(400)).write_bytes(b"x")  # another folder: stays
+
+    made = runner.invoke(args=["backup", str(tmp_path)])  # PEILING_BACKUP_KEEP_DAYS: 14
+    assert made.exit_code == 0, made.output
+    assert "Oude back-ups verwijderd (ouder dan 14 dagen): 4" in made.output
+    left = {p.name for p in tmp_path.iterdir()}
+    assert not left & set(old)
+    (new,) = left - set(recent) - set(others) - {named(300, ".dump"), "elders"}
+    assert new.endswith(SUFFIX) and new in made.output
+    assert (tmp_path / "elders" / named(400)).exists()
+
+    again = runner.invoke(args=["backup", "--keep-days", "1", str(tmp_path / "nieuw.bak")])
+    assert again.exit_code == 0, again.output
+    assert "(ouder dan 1 dagen): 3" in again.output
+    kept = {p.name for p in tmp_path.iterdir()}
+    assert kept == {new, "nieuw.bak", *others, named(300, ".dump"), "elders"}  # recent gone
+
+
+def test_keep_days_must_be_at_least_one(app, runner, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    old = tmp_path / "peiling-20200101T000000Z.dump"
+    old.write_bytes(b"x")
+    refused = runner.invoke(args=["backup", "--keep-days", "0", str(tmp_path)])
+    assert refused.exit_code == 2 and old.exists()
+    monkeypatch.setitem(app.config, "BACKUP_KEEP_DAYS", 0)
+    made = runner.invoke(args=["backup", str(tmp_path)])
+    assert made.exit_code == 1 and "minstens 1" in made.output and old.exists()
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's online backup API")

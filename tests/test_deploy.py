@@ -53,6 +53,8 @@ def test_the_timers_run_purge_and_backup_daily() -> None:
         ("peiling.service", ["db", "upgrade"]),
         ("peiling-worker.service", ["worker"]),
         ("peiling-purge.service", ["purge"]),
+        # A folder: the command picks the suffix and deletes the old backups there.
+        ("peiling-backup.service", ["backup", "/var/backups/peiling/"]),
     ],
 )
 def test_the_flask_commands_the_units_start_exist(unit: str, expected: list[str]) -> None:

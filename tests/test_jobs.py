@@ -16,12 +16,14 @@ import secrets
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from redis import Redis
 from redis.exceptions import RedisError
@@ -40,6 +42,7 @@ from tests.auth.fixtures import csrf_of
 REDIS_URL = os.environ.get("PEILING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUED = "wacht op een vrije verwerker"
 PEOPLE = ["anna@example.nl", "bram@example.nl", "cees@example.nl"]
+LEAKED = "daan.lek@example.nl"
 
 
 @pytest.fixture
@@ -65,13 +68,14 @@ def redis_jobs(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Redis]:
     redis.close()
 
 
-def run_worker(app: Flask, *options: str) -> subprocess.CompletedProcess[str]:
+def run_worker(app: Flask, *options: str, **more: str) -> subprocess.CompletedProcess[str]:
     """`flask --app peiling worker --burst` in a process of its own, configured as a
     deployment would be: the same database, instance folder, Redis and mail server,
-    all through PEILING_* variables."""
+    all through PEILING_* variables (and `more` of them)."""
     config = app.config
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEILING_")}
     env.update(
+        **{f"PEILING_{name}": value for name, value in more.items()},
         PEILING_INSTANCE_PATH=app.instance_path,
         PEILING_DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"],
         # JSON, as every PEILING_ value: carries PostgreSQL's search_path to the test schema.
@@ -179,6 +183,60 @@ def test_a_queued_export_shows_its_progress_and_its_failure(
         Job.fetch(key + failing_url.rsplit("/", 1)[1], connection=redis_jobs).perform()
     html = client.get(failing_url).get_data(as_text=True)
     assert "mislukt" in html and "secret detail" not in html and "refresh" not in html
+
+
+def failing_job() -> None:
+    """A job (run by the worker process, which imports this module) whose database error
+    carries an e-mail address in its message, as a real one's statement values do."""
+    db.session.execute(sa.text("SELECT * FROM nowhere WHERE email = :e"), {"e": LEAKED})
+
+
+def stored(redis: Redis, key: bytes) -> list[bytes]:
+    """Every value under `key` as bytes, zlib-compressed ones (RQ's job data) unpacked."""
+    kind = redis.type(key).decode()
+    values: list[bytes] = {
+        "string": lambda: [redis.get(key)],
+        "hash": lambda: [b for kv in redis.hgetall(key).items() for b in kv],
+        "zset": lambda: redis.zrange(key, 0, -1),
+        "set": lambda: list(redis.smembers(key)),
+        "list": lambda: redis.lrange(key, 0, -1),
+        "stream": lambda: [b for _, f in redis.xrange(key) for kv in f.items() for b in kv],
+    }[kind]()
+    unpacked = []
+    for value in values:
+        try:
+            unpacked.append(zlib.decompress(value))
+        except zlib.error:
+            unpacked.append(value)
+    return unpacked
+
+
+def test_a_failed_job_leaves_only_its_exception_type_in_the_log_and_in_redis(
+    app, redis_jobs
+) -> None:  # type: ignore[no-untyped-def]
+    assert jobs.enqueue(app, jobs.MAIL, failing_job, key="lek", ttl=None)
+    done = run_worker(app, LOG_LEVEL="warning")
+    output = (done.stdout + done.stderr).splitlines()
+    for line in output:
+        assert LEAKED not in line, line  # (the frames' source lines are in, not values)
+        assert " INFO " not in line, line  # PEILING_LOG_LEVEL=warning, RQ's loggers too
+    (failed,) = [line for line in output if " ERROR peiling.jobs " in line]
+    assert " job tests.test_jobs.failing_job failed exception=" in failed
+    # OperationalError from SQLite, ProgrammingError (undefined table) from PostgreSQL.
+    assert re.search(r"exception=(OperationalError|ProgrammingError) traceback=", failed)
+    assert any(" ERROR rq.worker " in line and "JobFailed" in line for line in output)
+
+    job = Job.fetch(f"{app.config['JOBS_PREFIX']}-{jobs.MAIL}-lek", connection=redis_jobs)
+    assert job.is_failed
+    exc = job.latest_result().exc_string  # type: ignore[union-attr]
+    assert re.search(r"peiling\.jobs\.JobFailed: (OperationalError|ProgrammingError)\n$", exc)
+    assert LEAKED not in exc and "nowhere" not in exc and "failing_job" not in exc
+    prefix = app.config["JOBS_PREFIX"].encode()
+    keys = [k for k in redis_jobs.scan_iter(match=b"*" + prefix + b"*") if prefix in k]
+    assert len(keys) >= 2  # the job and its failed registry, at least
+    for key in keys:
+        for value in stored(redis_jobs, key):
+            assert LEAKED.encode() not in value, key
 
 
 def add_members(app: Flask, panel: Panel, survey: Survey) -> int:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, request, url_for
 from werkzeug.serving import make_server
 
 from peiling import logs
@@ -165,19 +166,83 @@ def test_a_purge_from_the_command_line(app, demo_survey, respondent, runner, wri
     assert any("purge: contact details of 1 volunteers deleted (after 90 days)" in t for t in lines)
 
 
-def test_the_development_server_leaves_out_address_and_query(app, written) -> None:  # type: ignore[no-untyped-def]
+# Requests whose path holds a personal key, and how the access log must show that path.
+# "%77" is "w" and "%2F" a slash: the router decodes them and opens the same personal page.
+KEYED = [
+    (f"/panel/w/{KEY}", "/panel/w/[token]"),
+    (f"/panel/bevestigen/{KEY}?bron=mail", "/panel/bevestigen/[key]"),
+    (f"/panel/mijn-gegevens/{KEY}/verwijderen", "/panel/mijn-gegevens/[key]/verwijderen"),
+    (f"/panel/%77/{KEY}", "/panel/w/[token]"),
+    (f"/panel/afmelden%2F{KEY}", "/panel/afmelden/[key]"),
+]
+
+
+def get(url: str) -> int:
+    """The status of a GET to `url`, whatever it is."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310 - loopback
+            return int(reply.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_the_development_server_leaves_out_address_query_and_keys(app, written) -> None:  # type: ignore[no-untyped-def]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}/healthz?sleutel={KEY}"
-        with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310 - loopback
-            assert reply.status == 200
+        base = f"http://127.0.0.1:{server.server_port}"
+        assert get(f"{base}/healthz?sleutel={KEY}") == 200
+        statuses = [get(base + keyed) for keyed, _ in KEYED]
     finally:
         server.shutdown()
         thread.join(timeout=5)
-    lines = written.check("127.0.0.1")
+    assert statuses == [404, 200, 405, 404, 404]  # each reached its rule (verwijderen: POST)
+    lines = written.check("127.0.0.1")  # KEY is among the personal data checked
     assert any(t.endswith(' werkzeug "GET /healthz HTTP/1.1" 200 -') for t in lines), lines
+    for _, shown in KEYED:
+        assert any(" werkzeug " in t and f"GET {shown} HTTP/1.1" in t for t in lines), shown
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        *KEYED[:1],
+        (f"/panel/mijn-gegevens/{KEY}", "/panel/mijn-gegevens/[key]"),
+        (f"/panel//W//{KEY}/", "/panel//W//[token]/"),
+        (f"GET /panel/afmelden/{KEY} HTTP/1.1", "GET /panel/afmelden/[key] HTTP/1.1"),
+        (f"https://peiling.example/panel/w/{KEY}", "https://peiling.example/panel/w/[token]"),
+        ("/panel/noord/aanmelden", "/panel/noord/aanmelden"),  # a panel's name is public
+        ("/panel/w/", "/panel/w/"),
+        ("/p/fietsen/bedankt", "/p/fietsen/bedankt"),
+    ],
+)
+def test_mask_path(text: str, masked: str) -> None:
+    assert logs.mask_path(text).split("?")[0] == masked
+
+
+def test_every_url_rule_with_a_key_or_token_is_masked(app) -> None:  # type: ignore[no-untyped-def]
+    """The explicit list in peiling/logs.py against the app's own URL rules: a new route
+    with a secret in its path fails here until the list has it."""
+    secret_names = {"key", "token"}
+    covered = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if not secret_names & set(rule.arguments) or rule.rule.startswith("/test/"):
+                continue  # (/test/kapot/<key> is this module's own failing route)
+            # 1 fits every other argument of these rules: a slug, a number.
+            values = {name: KEY if name in secret_names else 1 for name in rule.arguments}
+            path = url_for(rule.endpoint, **values)
+            assert KEY in path
+            assert KEY not in logs.mask_path(path), (rule.rule, logs.mask_path(path))
+            covered.append(rule.endpoint)
+    assert {
+        "panel.confirm",
+        "panel.my_data",
+        "panel.delete_me",
+        "panel.unsubscribe",
+        "panel.wave_form",
+    } <= set(covered), covered
 
 
 def test_line_breaks_and_chained_exceptions_stay_on_one_line() -> None:
@@ -206,7 +271,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_gunicorn_writes_one_line_per_event_without_address_or_query(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gunicorn_writes_one_line_per_event_without_address_query_or_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
     root = Path(__file__).resolve().parent.parent
     port = _free_port()
     env = {**os.environ, "PEILING_BIND": f"127.0.0.1:{port}", "PEILING_WORKERS": "1",
@@ -231,6 +296,13 @@ def test_gunicorn_writes_one_line_per_event_without_address_or_query(tmp_path) -
                 except OSError:
                     assert time.monotonic() < deadline and process.poll() is None
                     time.sleep(0.2)
+            # No database behind this gunicorn: the keyed pages fail (500), and are logged.
+            for keyed, _ in KEYED:
+                get(f"http://127.0.0.1:{port}{keyed}")
+            # A request line gunicorn cannot parse goes to its error log, with the address.
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(f"GET /panel/w/{KEY}\r\n\r\n".encode())
+                assert raw.recv(100).startswith(b"HTTP/1.1 400 ")
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -240,7 +312,12 @@ def test_gunicorn_writes_one_line_per_event_without_address_or_query(tmp_path) -
         re.search(r' INFO gunicorn\.access "GET /healthz" 200 \d+ \d+ms$', x) for x in access
     )
     assert any("gunicorn.error Booting worker" in line for line in errors), errors
+    for _, shown in KEYED:
+        assert any(f' INFO gunicorn.access "GET {shown}" ' in x for x in access), (shown, access)
+    invalid = " WARNING gunicorn.error Invalid request from ip=[address]: Invalid HTTP request"
+    assert any(f"{invalid} line: 'GET /panel/w/[token]'" in line for line in errors), errors
     for line in access + errors:
         assert LINE.match(line), line
         assert KEY not in line and "127.0.0.1 " not in line.split("Listening at")[0]
+        assert "ip=127.0.0.1" not in line
     assert len([line for line in errors if "Listening at" in line]) == 1  # not twice

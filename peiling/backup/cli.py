@@ -1,7 +1,9 @@
-"""Command line: `flask --app peiling backup [PATH]` and `flask --app peiling restore PATH`."""
+"""Command line: `flask backup [--keep-days N] [PATH]` and `flask restore PATH` (--app peiling)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,10 +13,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from peiling.backup import postgres, sqlite
+from peiling.backup import postgres, rotation, sqlite
 from peiling.backup.common import BackupError, counts
 from peiling.database import dispose_engines
 from peiling.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def key_reminder() -> str:
@@ -45,9 +49,15 @@ def _postgres_target(engine: Engine) -> postgres.Target:
     return postgres.target(engine.url, options.get("connect_args") or {})
 
 
-def _default_path(suffix: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(current_app.instance_path) / "backups" / f"peiling-{stamp}{suffix}"
+def _target(given: str | None, suffix: str, now: datetime) -> Path:
+    """The file to write: `given`, or a dated name in the folder `given` names (an existing
+    folder, or one written with a trailing slash), or in instance/backups/."""
+    if given is None:
+        return Path(current_app.instance_path) / "backups" / rotation.file_name(now, suffix)
+    path = Path(given)
+    if path.is_dir() or given.endswith(("/", os.sep)):
+        return path / rotation.file_name(now, suffix)
+    return path
 
 
 def _live_state() -> tuple[dict[str, int], str | None]:
@@ -67,24 +77,39 @@ def _head() -> str | None:
 
 
 @click.command("backup")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path())
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=1),
+    help="Verwijder daarna de back-ups in die map die ouder zijn dan zoveel dagen "
+    "(standaard PEILING_BACKUP_KEEP_DAYS, 14).",
+)
 @with_appcontext
-def backup_command(path: Path | None) -> None:
-    """Maak een back-up van de database (standaard in instance/backups/)."""
+def backup_command(path: str | None, keep_days: int | None) -> None:
+    """Maak een back-up van de database: naar PATH, of in de map PATH, of in
+    instance/backups/, en verwijder de oude back-ups in die map."""
     engine = db.engine
     database = _sqlite_file(engine)
-    path = path or _default_path(".sqlite" if database else ".dump")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    now = datetime.now(UTC)
+    target = _target(path, ".sqlite" if database else ".dump", now)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         if database:
-            sqlite.backup(database, path)
-            responses = sqlite.counts(path)["response"]
+            sqlite.backup(database, target)
+            responses = sqlite.counts(target)["response"]
         else:
-            responses = postgres.backup(engine, _postgres_target(engine), path)
+            responses = postgres.backup(engine, _postgres_target(engine), target)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    size = path.stat().st_size
-    click.echo(f"Back-up geschreven: {path} ({size} bytes, {responses} reacties)")
+    size = target.stat().st_size
+    click.echo(f"Back-up geschreven: {target} ({size} bytes, {responses} reacties)")
+    # Only after a back-up succeeded: a failing run never leaves the folder empty.
+    days = keep_days or int(current_app.config["BACKUP_KEEP_DAYS"])
+    if days < 1:  # 0 would delete every back-up but tonight's
+        raise click.ClickException("PEILING_BACKUP_KEEP_DAYS moet minstens 1 zijn.")
+    deleted = rotation.prune(target.parent, days, now, spare=target)
+    log.info("backup: %d back-ups older than %d days deleted", len(deleted), days)
+    click.echo(f"Oude back-ups verwijderd (ouder dan {days} dagen): {len(deleted)}")
     click.echo(key_reminder())
 
 
