@@ -96,6 +96,10 @@ def test_posts_over_the_limit_keep_the_answers_and_store_nothing(apps) -> None: 
         r'value="onvoldoende"[^>]*checked', html
     )
     assert count_rows(app, "response") == 0
+    # A flood without a form of ours gets the short friendly 429 page, no questionnaire.
+    bare = r.client.post(r.url, data={"token": "nee"})
+    assert bare.status_code == 429 and "Even rustig aan" in bare.get_data(as_text=True)
+    assert 'name="q_' not in bare.get_data(as_text=True)
     # Another client (another address) is not held up by this one.
     other = visitor(app, "198.51.100.9")
     other.open()

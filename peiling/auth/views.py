@@ -79,7 +79,9 @@ def login() -> ResponseReturnValue:
         throttle().failed(email, address)
         # The account's id, never the address typed: it may be anyone's (or a password).
         log.info("staff login failed for account %s", user.id if user else "(unknown)")
-        record(db.session, None, "login_failed", email)
+        # The log names the account tried, but not an address that is no account's: that
+        # may be anyone's, or a password typed in the wrong field.
+        record(db.session, None, "login_failed", user.email if user else "(onbekend account)")
         db.session.commit()
         error = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
     status = 422 if request.method == "POST" else 200

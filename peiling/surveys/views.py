@@ -282,15 +282,13 @@ def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseRetu
 
 def _too_many(slug: str, fields: Fields, wait: int) -> ResponseReturnValue:
     """Over the client's limit: the same page again, every answer kept, asking to wait."""
-    lang = _first(fields, "taal") or translation.SOURCE
-    defn = last_served(slug, lang) or _load(slug, lang)
     token = _first(fields, "token")
     if not TOKEN_RE.match(token):
-        abort(429)
+        abort(429)  # not a respondent's form: no page to keep, and no work spent on it
+    lang = _first(fields, "taal") or translation.SOURCE
+    defn = last_served(slug, lang) or _load(slug, lang)
     raw = extract_raw(defn, fields)
-    pages = visible_pages(defn, raw)
-    index = _page_index(fields)
-    page = next((p for p in pages if p.index == index), pages[0])
+    page = _posted_page(defn, raw, fields)
     source = clean_source(_first(fields, "bron"))
     return _render(defn, page, raw, token, source, notice="busy", status=429, retry_after=wait)
 
@@ -303,10 +301,15 @@ def _switch_language(
     if lang not in defn.languages:
         abort(400)
     translated = _load(defn.slug, lang)
-    pages = visible_pages(translated, raw)
-    index = _page_index(fields)
-    page = next((p for p in pages if p.index == index), pages[0])
+    page = _posted_page(translated, raw, fields)
     return _render(translated, page, raw, token, source)
+
+
+def _posted_page(defn: SurveyDef, raw: Fields, fields: Fields) -> PageDef:
+    """The page the respondent posted from, if it is still shown, else the first."""
+    pages = visible_pages(defn, raw)
+    index = _page_index(fields)
+    return next((p for p in pages if p.index == index), pages[0])
 
 
 def _page_index(fields: Fields) -> int:
@@ -426,8 +429,6 @@ def csrf_expired(exc: CSRFError) -> ResponseReturnValue:
             code=400,
         ), 400
     raw = extract_raw(defn, fields)
-    pages = visible_pages(defn, raw)
-    index = _page_index(fields)
-    page = next((p for p in pages if p.index == index), pages[0])
+    page = _posted_page(defn, raw, fields)
     source = clean_source(_first(fields, "bron"))
     return _render(defn, page, raw, token, source, notice="csrf", status=400)

@@ -159,6 +159,14 @@ def test_failed_logins_are_throttled_per_account(app, accounts) -> None:  # type
     assert len(failures) == 5 and failures[0][2] == accounts["researcher"]
 
 
+def test_an_address_that_is_no_account_is_not_kept_in_the_audit_log(app) -> None:  # type: ignore[no-untyped-def]
+    typed = "geheim-wachtwoord-in-het-verkeerde-veld"
+    assert login(app.test_client(), typed, "wat-dan-ook").status_code == 422
+    failures = [a for a in audit_actions(app) if a[1] == "login_failed"]
+    assert failures and all(typed not in str(a) for a in failures)
+    assert failures[-1][2] == "(onbekend account)"
+
+
 def test_successful_logins_are_not_counted(app, accounts) -> None:  # type: ignore[no-untyped-def]
     for _ in range(8):
         assert login(app.test_client(), accounts["admin"]).status_code == 302
