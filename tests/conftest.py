@@ -200,10 +200,29 @@ def respondent(client: FlaskClient):  # type: ignore[no-untyped-def]
     return lambda slug: Respondent(client, slug)
 
 
+def buffered(app: Any) -> Any:
+    """`app`, with each response read whole (and its file closed) before it is sent.
+
+    Werkzeug's development server never closes a response whose client hung up halfway
+    (a browser test that moves on while a stylesheet is still coming): the open static file
+    then surfaces as a ResourceWarning in whichever test runs next. gunicorn closes it.
+    """
+
+    def wsgi(environ: Any, start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[str]:
     """The app served over real HTTP on loopback, for Chromium."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
