@@ -30,6 +30,7 @@ from peiling.extensions import csrf, db
 from peiling.panel import bp, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
 from peiling.panel.views import MANAGERS, _private, panel_or_404, places_of
+from peiling.surveys import removal
 from peiling.surveys.definition import get_definition
 from peiling.surveys.flow import Outcome, advance
 from peiling.surveys.logic import visible_pages
@@ -193,7 +194,10 @@ def wave_form(token: str) -> ResponseReturnValue:
         return _private(render_template("panel/message.html", state="unsubscribed_wave",
                                         panel=panel), 410)  # fmt: skip
     if invitation.completed_at is not None:
-        return _private(render_template("panel/message.html", state="wave_done", panel=panel))
+        # Only she has this link, so the code can be shown on it for as long as it works.
+        code = removal.shown(removal.code_for(waves.submission_token(invitation)))
+        return _private(render_template("panel/message.html", state="wave_done", panel=panel,
+                                        survey=survey, removal_code=code))  # fmt: skip
     if availability(survey) is not Availability.OPEN:
         return _private(render_template("panel/message.html", state="wave_closed",
                                         panel=panel), 410)  # fmt: skip

@@ -476,3 +476,33 @@ def test_a_wave_uses_the_members_age_for_a_guardians_permission(
     with app.app_context():
         stored = db.session.execute(sa.text("SELECT guardian_consent FROM volunteer")).all()
     assert stored == [(True if asked else None,)]
+
+
+def test_a_finished_wave_shows_the_code_that_removes_its_answers(app, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
+    from tests.surveys.test_removal import remove
+
+    survey = make_survey(pages=PAGES, slug="golf-code", kind="panel", region="groningen")
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email="c@example.nl", municipality_code="GM0014",
+                              birth_year=1975, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        p = db.session.get(Panel, panel.id)
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "C", {}, 1)
+        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
+        db.session.commit()
+    client = app.test_client()
+    done = {"pagina": "1", "actie": "verder", "q_stem": "ja", "q_vertrouwen": "7"}
+    assert client.post(f"/panel/w/{token}", data=done).status_code == 303
+    html = client.get(f"/panel/w/{token}").get_data(as_text=True)
+    assert "Bedankt voor je antwoorden!" in html and "Je verwijdercode" in html
+    code = re.search(r'<p class="code"[^>]*>([0-9A-Z-]{14})</p>', html)
+    assert code is not None and f'href="/p/{survey.slug}/verwijderen"' in html
+    assert db_count(app, Response) == 1
+    removed = remove(app.test_client(), survey.slug, code.group(1))
+    assert removed.status_code == 200, removed.get_data(as_text=True)
+    assert db_count(app, Response) == 0 and db_count(app, Answer) == 0
+
+
+def db_count(app, model) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
