@@ -146,17 +146,18 @@ class ClientLimiter:
 
 
 def client_network(address: str | None) -> str:
-    """The address to count a client by: an IPv4 address itself, an IPv6 address's /64.
-
-    One IPv6 host commonly has a whole /64 to itself and can take a new address for every
-    request; counting per address would not limit it at all.
-    """
+    """What one client is counted by: an IPv4 address itself (also when IPv4-mapped), an
+    IPv6 address's /64: one IPv6 host commonly holds a whole /64 and can take a new
+    address for every request, so counting per address would not limit it at all."""
     if not address or ":" not in address:
         return address or "-"
     try:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        ip = ipaddress.IPv6Address(address)
     except ValueError:
         return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def init_app(app: Flask) -> None:

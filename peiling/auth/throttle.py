@@ -33,9 +33,20 @@ RETRY_REDIS_SECONDS = 30.0
 T = TypeVar("T")
 
 
-class LoginThrottle:
+class Throttle:
+    """Failed attempts in moving windows, per kind of key (`rules`: kind -> limits).
+
+    Keys are keyed hashes of the values counted. Shared by the staff login (per account and
+    per address) and the respondents' removal page (per client).
+    """
+
     def __init__(
-        self, storage_uri: str, per_account: str, per_address: str, prefix: str, secret: str = ""
+        self,
+        storage_uri: str,
+        rules: dict[str, str],
+        prefix: str,
+        secret: str = "",
+        name: str = "login",
     ) -> None:
         # Short timeouts: a Redis in trouble must not hold up a login for long.
         options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
@@ -46,15 +57,12 @@ class LoginThrottle:
         self._memory = MovingWindowRateLimiter(self._memory_storage)
         self._shared = storage_uri != "memory://"
         self._redis_down_until = 0.0
-        self._rules: list[tuple[str, list[RateLimitItem]]] = [
-            ("account", parse_many(per_account)),
-            ("address", parse_many(per_address)),
-        ]
+        self._rules = [(kind, parse_many(limits)) for kind, limits in rules.items()]
         self._prefix = prefix
         self._secret = secret.encode()
+        self.name = name
 
-    def _keys(self, account: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        values = {"account": account.strip().lower()[:254], "address": address}
+    def _keys(self, values: dict[str, str]) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
             (limit, (self._prefix, kind, self._pseudonym(values[kind])))
             for kind, limits in self._rules
@@ -73,14 +81,14 @@ class LoginThrottle:
                 return work(self._limiter)
             except Exception as exc:  # noqa: BLE001 - any Redis failure: count here for now
                 self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
-                log.warning("throttle: Redis unavailable (%s), counting here", type(exc).__name__)
+                log.warning("%s throttle unavailable: %s", self.name, type(exc).__name__)
         return work(self._memory if self._shared else self._limiter)
 
-    def wait(self, account: str, address: str) -> int | None:
+    def wait_for(self, **values: str) -> int | None:
         """Seconds until another attempt is allowed, or None when it is allowed now."""
 
         def check(limiter: MovingWindowRateLimiter) -> int | None:
-            for limit, key in self._keys(account, address):
+            for limit, key in self._keys(values):
                 if not limiter.test(limit, *key):
                     reset = limiter.get_window_stats(limit, *key).reset_time
                     return max(1, int(reset - time.time()) + 1)
@@ -88,11 +96,11 @@ class LoginThrottle:
 
         return self._run(check)
 
-    def failed(self, account: str, address: str) -> None:
+    def failed_for(self, **values: str) -> None:
         """Count one failed attempt."""
 
         def count(limiter: MovingWindowRateLimiter) -> None:
-            for limit, key in self._keys(account, address):
+            for limit, key in self._keys(values):
                 limiter.hit(limit, *key)
 
         self._run(count)
@@ -101,6 +109,22 @@ class LoginThrottle:
         self.storage.reset()
         self._memory_storage.reset()
         self._redis_down_until = 0.0
+
+
+class LoginThrottle(Throttle):
+    """Failed staff logins, per account and per client address."""
+
+    def __init__(
+        self, storage_uri: str, per_account: str, per_address: str, prefix: str, secret: str = ""
+    ) -> None:
+        rules = {"account": per_account, "address": per_address}
+        super().__init__(storage_uri, rules, prefix, secret)
+
+    def wait(self, account: str, address: str) -> int | None:
+        return self.wait_for(account=account.strip().lower()[:254], address=address)
+
+    def failed(self, account: str, address: str) -> None:
+        self.failed_for(account=account.strip().lower()[:254], address=address)
 
 
 def init_app(app: Flask) -> None:

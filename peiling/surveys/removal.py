@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
-import time
 from functools import lru_cache
 
 from flask import Flask, current_app
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.http import dump_cookie
 
+from peiling.auth.throttle import Throttle
+from peiling.ratelimit import client_network
 from peiling.surveys.models import Answer, Response, Volunteer
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
@@ -123,63 +120,23 @@ def remove_response(session: Session, survey_id: int, code: str) -> bool:
     return True
 
 
-def client_address(address: str) -> str:
-    """What one client is counted by: its IPv4 address, or the /64 network of an IPv6
-    address, since one IPv6 host usually holds a whole /64 and can rotate within it."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
-
-
 def client_key(address: str) -> str:
     """A key for counting one client's guesses that does not reveal its address: keyed, so
-    that it cannot be reversed by hashing every IPv4 address."""
+    that it cannot be reversed by hashing every IPv4 address; an IPv6 client by its /64."""
     key = _derive(current_app.secret_key or b"", b"peiling removal client")
-    return hmac.new(key, client_address(address).encode(), "sha256").hexdigest()[:32]
+    return hmac.new(key, client_network(address).encode(), "sha256").hexdigest()[:32]
 
 
-class RemovalThrottle:
-    """Failed guesses per client in moving windows (limits, as auth/throttle.py)."""
-
-    def __init__(self, storage_uri: str, per_client: str, prefix: str) -> None:
-        self.storage = storage_from_string(storage_uri)
-        self._limiter = MovingWindowRateLimiter(self.storage)
-        self._limits = parse_many(per_client)
-        self._prefix = prefix
-
-    def wait(self, client: str) -> int | None:
-        """Seconds until `client` may try again, or None when it may now; raises the
-        storage's errors (RedisError) when the counts cannot be read."""
-        for limit in self._limits:
-            if not self._limiter.test(limit, self._prefix, "client", client):
-                reset = self._limiter.get_window_stats(limit, self._prefix, "client", client)
-                return max(1, int(reset.reset_time - time.time()) + 1)
-        return None
-
-    def failed(self, client: str) -> None:
-        """Count one wrong code of `client`; raises the storage's errors as wait()."""
-        for limit in self._limits:
-            self._limiter.hit(limit, self._prefix, "client", client)
-
-    def reset(self) -> None:
-        self.storage.reset()
-
-
-def throttle() -> RemovalThrottle:
-    """Failed guesses per client."""
+def throttle() -> Throttle:
+    """Failed guesses per client (the login throttle's mechanism, under a rule of its own)."""
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
 def init_app(app: Flask) -> None:
     config = app.config
-    app.extensions[EXTENSION] = RemovalThrottle(
+    app.extensions[EXTENSION] = Throttle(
         config.get("REDIS_URL") or "memory://",
-        config["REMOVAL_LIMITS_PER_CLIENT"],
+        {"client": config["REMOVAL_LIMITS_PER_CLIENT"]},
         config.get("REMOVAL_THROTTLE_PREFIX", "peiling-removal"),
+        name="removal",
     )

@@ -3,12 +3,9 @@ with the removal code from the thank-you page (surveys/removal.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from redis.exceptions import RedisError
 
 from peiling.extensions import csrf, db
 from peiling.surveys import bp, formguard, removal, translation
@@ -75,22 +72,11 @@ def removal_post(slug: str) -> ResponseReturnValue:
     if code is None:
         return _page(survey, error="format", typed=typed)
     client = removal.client_key(request.remote_addr or "")
-    wait = _throttled(lambda: removal.throttle().wait(client))
+    wait = removal.throttle().wait_for(client=client)
     if wait is not None:
         return _page(survey, error="throttled", typed=typed, wait=wait, minutes=-(-wait // 60))
     if not removal.remove_response(db.session, survey.id, code):
-        _throttled(lambda: removal.throttle().failed(client))
+        removal.throttle().failed_for(client=client)
         return _page(survey, error="unknown", typed=typed)
     db.session.commit()
     return _page(survey, state="removed")
-
-
-def _throttled(call: Callable[[], int | None]) -> int | None:
-    """The throttle's answer; None (allowed) when its storage is down. Guessing a 60-bit
-    code stays hopeless for the minutes Redis is away, while a respondent who wants her
-    answers gone must not get an error page."""
-    try:
-        return call()
-    except (RedisError, OSError) as error:
-        current_app.logger.warning("removal throttle unavailable: %s", type(error).__name__)
-        return None
