@@ -104,20 +104,26 @@ def bench_database() -> Iterator[BenchDatabase]:
         finally:
             admin.dispose()
             shutil.rmtree(workdir, ignore_errors=True)
-            _forget_counts(schema)
+            forget_counts(schema)
 
 
-def _forget_counts(prefix: str) -> None:
+def forget_counts(prefix: str, redis_url: str = REDIS_URL) -> None:
+    """Delete the Redis keys a run made under `prefix` (rate-limit counts)."""
     from redis import Redis
 
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(redis_url, socket_timeout=1)
     for key in redis.scan_iter(f"{prefix}*"):
         redis.delete(key)
 
 
 def flask_cli(bench: BenchDatabase, *args: str) -> str:
     """Run `flask --app peiling ARGS` against the bench database; raise with its output."""
-    env = {**os.environ, **bench.env}
+    return run_flask(bench.env, *args)
+
+
+def run_flask(extra_env: dict[str, str], *args: str) -> str:
+    """Run `flask --app peiling ARGS` with `extra_env` added; raise with its output."""
+    env = {**os.environ, **extra_env}
     done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "peiling", *args],
         cwd=ROOT,

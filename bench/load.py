@@ -157,13 +157,13 @@ def gunicorn(
             start_new_session=True,
         )
     try:
-        _wait_ready(proc, port, ready, log_path)
+        wait_ready(proc, port, ready, log_path)
         yield Server(port, proc.pid)
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log_path: Path) -> None:
+def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log_path: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -175,7 +175,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, log_path: P
     raise RuntimeError(f"gunicorn did not answer {path} within 60 s:\n{log_path.read_text()}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -52,8 +52,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from bench.database import ROOT
-from bench.load import HOST, free_port, http_request
+from bench.database import ROOT, forget_counts, run_flask
+from bench.load import HOST, free_port, http_request, stop_server, wait_ready
 from bench.respondent import FORM_PATH, SLUG, csrf_token, form_cookie
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -222,20 +222,30 @@ async def journey(port: int, tally: Tally, volunteer: bool, hard_stop: float) ->
         conn.close()
 
 
+async def _send(
+    conn: Connection, tally: Tally, method: str, body: str = "", cookie: str = ""
+) -> Reply | None:
+    """One request of the form; None (counted, after a pause) when the connection failed."""
+    try:
+        reply = await conn.request(method, FORM_PATH, body, cookie)
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+        tally.timeouts += isinstance(exc, TimeoutError)
+        tally.connection_errors += 1
+        conn.close()
+        await asyncio.sleep(0.5)
+        return None
+    tally.requests += 1
+    tally.statuses[reply.status] += 1
+    return reply
+
+
 async def _get_form(
     conn: Connection, tally: Tally, hard_stop: float
 ) -> tuple[str, str, str] | None:
     while time.monotonic() < hard_stop:
-        try:
-            reply = await conn.request("GET", FORM_PATH)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-            tally.timeouts += isinstance(exc, TimeoutError)
-            tally.connection_errors += 1
-            conn.close()
-            await asyncio.sleep(0.5)
+        reply = await _send(conn, tally, "GET")
+        if reply is None:
             continue
-        tally.requests += 1
-        tally.statuses[reply.status] += 1
         if reply.status == 200:
             html = reply.text()
             found = TOKEN_RE.search(html)
@@ -255,17 +265,9 @@ async def _post_until_answered(
     body = urlencode(fields)
     answers = [(k, v) for k, v in fields if k.startswith("q_")]
     while time.monotonic() < hard_stop:
-        try:
-            reply = await conn.request("POST", FORM_PATH, body, cookie)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-            tally.timeouts += isinstance(exc, TimeoutError)
-            # Did it arrive? She cannot know: she presses the button again.
-            tally.connection_errors += 1
-            conn.close()
-            await asyncio.sleep(0.5)
-            continue
-        tally.requests += 1
-        tally.statuses[reply.status] += 1
+        reply = await _send(conn, tally, "POST", body, cookie)
+        if reply is None:
+            continue  # did it arrive? She cannot know: she presses the button again
         if reply.status == 503:
             if _kept_answers(reply, answers):
                 tally.retry_pages += 1
@@ -440,18 +442,7 @@ class Site:
     schema: str | None
 
     def flask(self, *args: str) -> str:
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "flask", "--app", "peiling", *args],
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode:
-            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout
+        return run_flask(self.env, *args)
 
 
 CONFIG = """\
@@ -515,16 +506,8 @@ def site(
             admin.dispose()
             shutil.rmtree(workdir, ignore_errors=True)
             if redis:
-                _forget(redis, name)
-
-
-def _forget(redis_url: str, prefix: str) -> None:
-    from redis import Redis
-
-    with contextlib.suppress(Exception):
-        client = Redis.from_url(redis_url, socket_timeout=1)
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
+                with contextlib.suppress(Exception):  # a Redis the scenario killed
+                    forget_counts(name, redis)
 
 
 @dataclass
@@ -559,29 +542,11 @@ def gunicorn(the_site: Site, workers: int | None = None) -> Iterator[Gunicorn]:
         proc = subprocess.Popen(  # noqa: S603
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = Gunicorn(port, proc)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                if http_request(port, "GET", FORM_PATH, timeout=2).status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start within 60 s")
-            time.sleep(0.2)
-        yield server
+        wait_ready(proc, port, FORM_PATH, log_path)
+        yield Gunicorn(port, proc)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(proc)
         tracebacks = log_path.read_text(errors="replace").count("Traceback")
         if tracebacks:
             kept = Path(tempfile.gettempdir()) / f"peiling-loadtest-{port}.log"
