@@ -420,14 +420,7 @@ def test_each_token_opens_only_its_own_wave(app, panel, make_survey) -> None:  #
 
 def test_a_database_failure_between_wave_pages_keeps_the_answers(app, panel, make_survey) -> None:  # type: ignore[no-untyped-def]
     survey = make_survey(pages=PAGES, slug="golf-storing", kind="panel", region="groningen")
-    with app.app_context():
-        db.session.add(Member(panel_id=panel.id, email="s@example.nl", municipality_code="GM0014",
-                              birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        p = db.session.get(Panel, panel.id)
-        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "S", {}, 1)
-        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
-        db.session.commit()
+    token = one_member_wave(app, panel, survey, "s@example.nl", 1980, "S")
     client = app.test_client()
     with app.app_context():  # a real failure: the invitations are briefly out of reach
         db.session.execute(sa.text("ALTER TABLE panel_invitation RENAME TO invitation_away"))
@@ -453,15 +446,7 @@ def test_a_wave_uses_the_members_age_for_a_guardians_permission(
 ) -> None:  # type: ignore[no-untyped-def]
     pages = [{"questions": [{"code": "helpen", "type": "volunteer", "text": "Wil je helpen?"}]}]
     survey = make_survey(pages=pages, slug="helpgolf", kind="panel", region="groningen")
-    with app.app_context():
-        db.session.add(Member(panel_id=panel.id, email="h@example.nl", municipality_code="GM0014",
-                              birth_year=datetime.now(UTC).year - age,
-                              status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        p = db.session.get(Panel, panel.id)
-        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "H", {}, 1)
-        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
-        db.session.commit()
+    token = one_member_wave(app, panel, survey, "h@example.nl", datetime.now(UTC).year - age, "H")
     client = app.test_client()
     html = client.get(f"/panel/w/{token}").get_data(as_text=True)
     assert ('name="q_helpen__toestemming"' in html) is asked
@@ -482,14 +467,7 @@ def test_a_finished_wave_shows_the_code_that_removes_its_answers(app, panel, mak
     from tests.surveys.test_removal import remove
 
     survey = make_survey(pages=PAGES, slug="golf-code", kind="panel", region="groningen")
-    with app.app_context():
-        db.session.add(Member(panel_id=panel.id, email="c@example.nl", municipality_code="GM0014",
-                              birth_year=1975, status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        p = db.session.get(Panel, panel.id)
-        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), "C", {}, 1)
-        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
-        db.session.commit()
+    token = one_member_wave(app, panel, survey, "c@example.nl", 1975, "C")
     client = app.test_client()
     done = {"pagina": "1", "actie": "verder", "q_stem": "ja", "q_vertrouwen": "7"}
     assert client.post(f"/panel/w/{token}", data=done).status_code == 303
@@ -506,3 +484,16 @@ def test_a_finished_wave_shows_the_code_that_removes_its_answers(app, panel, mak
 def db_count(app, model) -> int:  # type: ignore[no-untyped-def]
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def one_member_wave(app, panel, survey, email: str, birth_year: int, name: str) -> str:  # type: ignore[no-untyped-def]
+    """A wave of `survey` with one active member of `panel`; her personal link's token."""
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email=email, municipality_code="GM0014",
+                              birth_year=birth_year, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        p = db.session.get(Panel, panel.id)
+        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), name, {}, 1)
+        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
+        db.session.commit()
+        return str(token)
