@@ -41,7 +41,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local deadline, counter, headers, fixed
+local deadline, counter, headers, fixed, stem, token_length
 
 function init(args)
   -- Globals, so that done() can collect them with thread:get().
@@ -53,6 +53,13 @@ function init(args)
   if cookie ~= "" then headers["Cookie"] = cookie end
   if method == "POST" then
     headers["Content-Type"] = "application/x-www-form-urlencoded"
+    -- Every token of this thread has the same length, so every request is the same bytes
+    -- up to its token: build them once (as hello world's fixed request is built once), so
+    -- that wrk spends no more on a submission than on a hello world.
+    local sample = token_for(0)
+    local whole = wrk.format(method, nil, headers, body .. "&token=" .. sample)
+    stem = whole:sub(1, #whole - #sample)
+    token_length = #sample
   else
     fixed = wrk.format(method, nil, headers, nil)
   end
@@ -65,10 +72,15 @@ function delay()
   return 0
 end
 
+function token_for(n)
+  return string.format("%s-%d-%09d", run_id, thread_no, n)
+end
+
 function request()
   if fixed then return fixed end
   counter = counter + 1
-  local token = string.format("%s-%d-%09d", run_id, thread_no, counter)
+  local token = token_for(counter)
+  if #token == token_length then return stem .. token end
   return wrk.format(method, nil, headers, body .. "&token=" .. token)
 end
 

@@ -286,3 +286,23 @@ def test_a_window_never_loses_its_expiry(apps, prefix: str) -> None:  # type: ig
     assert r.post(0, PAGE_1).status_code == 200  # the 4th of 5 a minute
     assert int(redis.get(key) or 0) == 4
     assert 0 < redis.ttl(key) <= 60
+
+
+def test_counting_goes_on_in_redis_after_redis_forgot_its_scripts(
+    apps, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """A restarted Redis has no scripts loaded: the count is sent once in full and goes on
+    in Redis, not in the process (the limiter keeps one connection per thread)."""
+    with apps[0].app_context():
+        key = f"{prefix}:submit:{submit_limiter().client(CLIENT)}:60"
+    redis = Redis.from_url(REDIS)
+    r = visitor(apps[0])
+    r.open()
+    assert r.post(0, PAGE_1).status_code == 200
+    assert int(redis.get(key) or 0) == 1
+    redis.script_flush()
+    with caplog.at_level(logging.WARNING, logger="peiling.ratelimit"):
+        assert r.post(0, PAGE_1).status_code == 200
+        assert r.post(0, PAGE_1).status_code == 200
+    assert int(redis.get(key) or 0) == 3
+    assert not [rec for rec in caplog.records if "Redis unavailable" in rec.getMessage()]
