@@ -107,6 +107,11 @@ _TEXT_FORMAT: dict[type, Callable[[Any], bytes]] = {
 
 def _as_text(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text format (the statement's casts give its type)."""
+    # Most parameters of a submission are text or NULL: those without a table lookup.
+    if value is None:
+        return None
+    if type(value) is str:
+        return value.encode()
     try:
         return _TEXT_FORMAT[type(value)](value)
     except KeyError:

@@ -72,12 +72,16 @@ def use(lang: str) -> None:
     from flask_babel import refresh
 
     g.peiling_lang = lang
-    refresh()
+    # Flask-Babel keeps the locale it chose; until it has asked select_locale() there is
+    # nothing to forget (the public form's POST sets its language before any text is made).
+    if g.get("peiling_locale_chosen"):
+        refresh()
 
 
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT
+    g.peiling_locale_chosen = True
     return g.get("peiling_lang") or preferred(tuple(LANGUAGES))
 
 

@@ -14,6 +14,7 @@ from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
@@ -145,10 +146,23 @@ class StrictFormDataParser(FormDataParser):
 URLENCODED = "application/x-www-form-urlencoded"
 
 
+class Values(ImmutableMultiDict[str, t.Any]):
+    """Werkzeug's immutable MultiDict, whose get() answers a missing key without raising and
+    catching a BadRequestKeyError inside: the session and "already answered" cookies are
+    looked up on every public request and are mostly absent."""
+
+    def get(self, key: t.Any, default: t.Any = None, type: t.Any = None) -> t.Any:  # noqa: A002
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
 class Request(FlaskRequest):
     """Flask's request, with strict form parsing and the form as a plain dict of lists."""
 
     form_data_parser_class = StrictFormDataParser
+    parameter_storage_class = Values
+    dict_storage_class = Values
 
     def _load_form_data(self) -> None:
         # Keep an urlencoded body (at most MAX_CONTENT_LENGTH), so `fields` and `form` can

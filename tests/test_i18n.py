@@ -202,3 +202,21 @@ def test_import_problems_follow_the_interface_language(app) -> None:  # type: ig
     with app.app_context(), pytest.raises(DefinitionError) as e:  # the command line: Dutch
         build_survey(db.session, bad)
     assert e.value.problems == found["nl"]
+
+
+def test_use_switches_the_language_before_and_after_a_text_was_made(app) -> None:  # type: ignore[no-untyped-def]
+    """i18n.use() skips Flask-Babel's refresh while no locale was chosen yet; once one was
+    (a text made in Dutch), it must still switch."""
+    from flask_babel import gettext
+
+    from peiling import i18n
+
+    with app.test_request_context("/"):
+        i18n.use("en")
+        assert gettext("Kies ja of nee.") == "Choose yes or no."
+    with app.test_request_context("/"):
+        assert gettext("Kies ja of nee.") == "Kies ja of nee."
+        i18n.use("en")
+        assert gettext("Kies ja of nee.") == "Choose yes or no."
+        i18n.use("nl")
+        assert gettext("Kies ja of nee.") == "Kies ja of nee."

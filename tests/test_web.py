@@ -86,3 +86,21 @@ def test_https_mode_sends_hsts_and_secure_cookies(tmp_path) -> None:  # type: ig
     # Every cookie that carries something is Secure (a deletion, Max-Age=0, carries nothing).
     cookies = [c for c in login.headers.getlist("Set-Cookie") if "Max-Age=0" not in c]
     assert cookies and all("; Secure" in c for c in cookies), cookies
+
+
+def test_request_values_get_like_werkzeug() -> None:
+    """Cookies and query parameters answer get() as werkzeug's MultiDict does, including a
+    miss (which no longer raises and catches inside)."""
+    from peiling.web import Request, Values
+
+    values = Values([("a", "1"), ("a", "2"), ("b", "x")])
+    assert values.get("a") == "1"
+    assert values.get("missing") is None
+    assert values.get("missing", "d") == "d"
+    assert values.get("a", type=int) == 1
+    assert values.get("b", -1, type=int) == -1
+    assert values.getlist("a") == ["1", "2"]
+    request = Request.from_values("/?taal=en", headers={"Cookie": "peiling_form=abc"})
+    assert isinstance(request.args, Values) and isinstance(request.cookies, Values)
+    assert request.args.get("taal") == "en" and request.args.get("bron") is None
+    assert request.cookies.get("peiling_form") == "abc" and request.cookies.get("session") is None
