@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run worker test bench loadtest lint format screenshots translations chromium libreoffice wrk clean
+.PHONY: run worker test bench bench-instructions loadtest lint format screenshots translations chromium libreoffice wrk valgrind clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(VENV)/.installed-test wrk
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.analysis
 
+## bench-instructions: instructions per submission and per hello world, counted in-process
+## by valgrind: unlike requests per second, they do not drift with the machine (3 minutes)
+bench-instructions: $(VENV)/.installed-test valgrind
+	$(BIN)/python -m bench.instructions
+
 ## loadtest: load and fault tests against gunicorn on loopback: 200 respondents for 60 s on
 ## PostgreSQL, SQLite, PostgreSQL stopped mid-load, workers killed, Redis killed, two
 ## instances (about six minutes; LOADTEST_SCENARIOS picks some)
@@ -69,6 +74,9 @@ chromium:
 # The workbook tests open every export in a real spreadsheet program (headless).
 libreoffice:
 	@command -v soffice >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui; }
+
+valgrind:
+	@command -v valgrind >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind; }
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
