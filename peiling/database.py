@@ -95,19 +95,17 @@ def _prepared(sql: str) -> tuple[bytes, bytes, tuple[str, ...]]:
     return name, text.encode(), tuple(order)
 
 
+# Text and NULL, most of a submission's parameters, are handled before this table.
 _TEXT_FORMAT: dict[type, Callable[[Any], bytes]] = {
-    str: str.encode,
     int: lambda v: str(v).encode(),
     float: lambda v: repr(v).encode(),
     bool: lambda v: b"t" if v else b"f",
     datetime: lambda v: v.isoformat().encode(),
-    type(None): lambda v: None,  # type: ignore[dict-item] - NULL has no text
 }
 
 
 def _as_text(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text format (the statement's casts give its type)."""
-    # Most parameters of a submission are text or NULL: those without a table lookup.
     if value is None:
         return None
     if type(value) is str:

@@ -15,8 +15,8 @@ on every post of the form, and `limits`' strategies (used for the login throttle
 round trip per window. Only `limits`' parser for "120 per minute" is used.
 Flask-Limiter is not used for the reason auth/throttle.py gives.
 
-The script is sent over a connection kept per thread (redis-py's `Connection`, with its
-hiredis parser), not through the `Redis` client: the client's pool, retry and command
+The script is sent over a connection kept per thread (redis-py's `Connection`), not through
+the `Redis` client: the client's pool, retry and command
 machinery cost about three times the round trip itself (make bench, on every submission).
 """
 

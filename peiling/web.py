@@ -246,7 +246,7 @@ class SecurityHeaders:
 
     def __init__(self, app: WSGIApplication, headers: t.Sequence[tuple[str, str]]) -> None:
         self.app = app
-        self.headers = list(headers)
+        self.headers = [(name.lower(), (name, value)) for name, value in headers]
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -255,7 +255,7 @@ class SecurityHeaders:
             status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
             present = {name.lower() for name, _ in headers}
-            added = [h for h in self.headers if h[0].lower() not in present]
+            added = [pair for name, pair in self.headers if name not in present]
             return start_response(status, headers + added, exc_info)
 
         return self.app(environ, start)

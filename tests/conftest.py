@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -228,6 +229,20 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def table_away(app: Flask, table: str) -> Iterator[None]:
+    """A real database failure: `table` is renamed away while the block runs."""
+    with app.app_context():
+        db.session.execute(sa.text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+        db.session.commit()
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+            db.session.commit()
 
 
 def count_rows(app: Flask, table: str) -> int:

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask, request, url_for
 from werkzeug.serving import make_server
 
@@ -30,7 +29,7 @@ from peiling.designer import services as designer
 from peiling.extensions import db
 from peiling.surveys.models import Survey
 from tests.auth.fixtures import login
-from tests.conftest import make_app
+from tests.conftest import make_app, table_away
 from tests.panel.test_recruitment import EMAIL, path, sign_up
 from tests.surveys.test_form import ALL, PAGE_1, complete
 
@@ -122,15 +121,8 @@ def test_a_database_error_on_the_public_form(app, demo_survey, respondent, writt
     r.client.environ_base["REMOTE_ADDR"] = CLIENT_IP
     r.open()
     r.post(0, PAGE_1)
-    with app.app_context():  # a real failure: the answer table is briefly gone
-        db.session.execute(sa.text("ALTER TABLE answer RENAME TO answer_away"))
-        db.session.commit()
-    try:
+    with table_away(app, "answer"):  # a real failure: the answer table is briefly gone
         assert r.post(2, ALL).status_code == 503
-    finally:
-        with app.app_context():
-            db.session.execute(sa.text("ALTER TABLE answer_away RENAME TO answer"))
-            db.session.commit()
     lines = written.check(r.token, r.csrf)
     assert any(f"could not store response for {demo_survey.slug}: " in t for t in lines)
 

@@ -25,6 +25,13 @@ KINDS: dict[str, tuple[Role, tuple[str, ...], bool]] = {
 }
 
 
+def add_account(app: Flask, email: str, role: Role = Role.ADMIN) -> None:
+    """One account with the test password, stored at once."""
+    with app.app_context():
+        create_user(db.session, email, role, PASSWORD)
+        db.session.commit()
+
+
 @pytest.fixture
 def accounts(app: Flask) -> dict[str, str]:
     """One account of each kind; returns name -> email."""

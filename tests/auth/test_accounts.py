@@ -14,7 +14,7 @@ from peiling import create_app
 from peiling.auth.models import AuditEvent, Role, User
 from peiling.auth.throttle import LoginThrottle
 from peiling.extensions import db
-from tests.auth.fixtures import PASSWORD, csrf_of, login
+from tests.auth.fixtures import PASSWORD, add_account, csrf_of, login
 from tests.conftest import make_app
 
 
@@ -179,11 +179,7 @@ def test_throttling_is_shared_through_redis(tmp_path) -> None:  # type: ignore[n
     config = {"REDIS_URL": "redis://127.0.0.1:6379/0", "LOGIN_THROTTLE_PREFIX": prefix}
     first, drop = make_app(tmp_path, "redis", **config)
     try:
-        with first.app_context():
-            from peiling.auth.services import create_user
-
-            create_user(db.session, "redis@drenthe.nl", Role.ADMIN, PASSWORD)
-            db.session.commit()
+        add_account(first, "redis@drenthe.nl")
         client = first.test_client()
         for _ in range(5):
             assert login(client, "redis@drenthe.nl", "fout-fout-fout").status_code == 422
@@ -211,11 +207,7 @@ def test_logins_still_work_and_are_counted_when_redis_is_unreachable(tmp_path) -
     config = {"REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens there
     app, drop = make_app(tmp_path, "noredis", **config)
     try:
-        with app.app_context():
-            from peiling.auth.services import create_user
-
-            create_user(db.session, "weg@drenthe.nl", Role.ADMIN, PASSWORD)
-            db.session.commit()
+        add_account(app, "weg@drenthe.nl")
         client = app.test_client()
         statuses = [login(client, "weg@drenthe.nl", "fout-fout-fout").status_code for _ in range(6)]
         assert statuses == [422] * 5 + [429]  # counted in the process meanwhile

@@ -18,11 +18,9 @@ import pytest
 from playwright.sync_api import Page
 
 from peiling.auth.models import Role
-from peiling.auth.services import create_user
-from peiling.extensions import db
 from peiling.surveys.xlsform_writer import write_xlsform
 from tests.analysis.test_dashboard import store
-from tests.auth.fixtures import PASSWORD
+from tests.auth.fixtures import add_account
 
 pytestmark = pytest.mark.browser
 
@@ -136,9 +134,7 @@ def hostile(app, make_survey, accounts):  # type: ignore[no-untyped-def]
             "q_helpen__naam": [ALL[:100]], "q_helpen__email": ["xss@example.nl"],
             "q_helpen__toestemming": ["ja"]}  # fmt: skip
     store(app, survey, [form] * 6)
-    with app.app_context():
-        create_user(db.session, EMAIL, Role.RESEARCHER, PASSWORD)
-        db.session.commit()
+    add_account(app, EMAIL, Role.RESEARCHER)
     return survey
 
 

@@ -20,6 +20,7 @@ from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, 
 from peiling.surveys.models import Answer, Response, Survey
 from tests.analysis.test_workbook import download
 from tests.auth.fixtures import csrf_of
+from tests.conftest import table_away
 from tests.panel.fixtures import Inbox
 from tests.panel.test_recruitment import path, sign_up
 
@@ -422,16 +423,10 @@ def test_a_database_failure_between_wave_pages_keeps_the_answers(app, panel, mak
     survey = make_survey(pages=PAGES, slug="golf-storing", kind="panel", region="groningen")
     token = one_member_wave(app, panel, survey, "s@example.nl", 1980, "S")
     client = app.test_client()
-    with app.app_context():  # a real failure: the invitations are briefly out of reach
-        db.session.execute(sa.text("ALTER TABLE panel_invitation RENAME TO invitation_away"))
-        db.session.commit()
-    try:
+    # A real failure: the invitations are briefly out of reach.
+    with table_away(app, "panel_invitation"):
         page = client.post(f"/panel/w/{token}", data={"pagina": "0", "actie": "verder",
                                                       "q_stem": "ja"})  # fmt: skip
-    finally:
-        with app.app_context():
-            db.session.execute(sa.text("ALTER TABLE invitation_away RENAME TO panel_invitation"))
-            db.session.commit()
     html = page.get_data(as_text=True)
     assert page.status_code == 503 and "Even niet bereikbaar" in html and "Traceback" not in html
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)

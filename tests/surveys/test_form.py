@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from peiling import crypto, i18n
 from peiling.extensions import db
 from peiling.surveys import definition
-from tests.conftest import count_rows
+from tests.conftest import count_rows, table_away
 
 PAGE_1 = {"q_leeftijd": "17", "q_gemeente": "GM0106"}
 PAGE_2 = {
@@ -332,15 +332,8 @@ def test_database_error_shows_retry_page_with_answers_then_stores_once(
     r = respondent(demo_survey.slug)
     r.open()
     r.post(0, PAGE_1)
-    with app.app_context():  # a real failure: the answer table is briefly gone
-        db.session.execute(sa.text("ALTER TABLE answer RENAME TO answer_away"))
-        db.session.commit()
-    try:
+    with table_away(app, "answer"):  # a real failure: the answer table is briefly gone
         page = r.post(2, ALL)
-    finally:
-        with app.app_context():
-            db.session.execute(sa.text("ALTER TABLE answer_away RENAME TO answer"))
-            db.session.commit()
     html = page.get_data(as_text=True)
     assert page.status_code == 503
     assert "Het opslaan is niet gelukt" in html and "Traceback" not in html
@@ -359,10 +352,7 @@ def test_database_error_between_pages_offers_to_send_everything_again(
     fails: the page posts exactly what she sent once more."""
     r = respondent(demo_survey.slug)
     r.open()
-    with app.app_context():  # a real failure: the survey table is briefly gone
-        db.session.execute(sa.text("ALTER TABLE survey RENAME TO survey_away"))
-        db.session.commit()
-    try:
+    with table_away(app, "survey"):  # a real failure: the survey table is briefly gone
         page = r.client.post(
             r.url,
             data={
@@ -373,10 +363,6 @@ def test_database_error_between_pages_offers_to_send_everything_again(
                 **PAGE_1,
             },
         )
-    finally:
-        with app.app_context():
-            db.session.execute(sa.text("ALTER TABLE survey_away RENAME TO survey"))
-            db.session.commit()
     html = page.get_data(as_text=True)
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert "Even niet bereikbaar" in html and "Traceback" not in html
@@ -398,15 +384,8 @@ def test_the_retry_page_speaks_the_language_she_answers_in(app, demo_survey, res
     definition.clear_cache()  # a worker that has not shown this poll: it fails at once
     data = {"csrf_token": r.csrf, "token": r.token, "pagina": "0", "actie": "verder",
             "taal": "en", **PAGE_1}  # fmt: skip
-    with app.app_context():
-        db.session.execute(sa.text("ALTER TABLE survey RENAME TO survey_away"))
-        db.session.commit()
-    try:
+    with table_away(app, "survey"):
         page = r.client.post(r.url, data=data, headers={"Accept-Language": "nl"})
-    finally:
-        with app.app_context():
-            db.session.execute(sa.text("ALTER TABLE survey_away RENAME TO survey"))
-            db.session.commit()
     html = page.get_data(as_text=True)
     assert page.status_code == 503
     assert "Temporarily unavailable" in html and 'lang="en"' in html
