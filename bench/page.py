@@ -224,7 +224,7 @@ class QueryLog:
         event.listen(engine.pool, "checkout", self._checkout)
         database.statement_listeners.append(self._raw_statement)
 
-    def _raw_statement(self, statement: str) -> None:
+    def _raw_statement(self, statement: str, _params: Any) -> None:
         self.statements.append(statement)
         self.checkouts += 1
 

@@ -15,6 +15,9 @@ Part 2, over loopback: complete form submissions per second under gunicorn on Po
 driven by wrk, next to a hello-world Flask app under the same gunicorn settings, for each
 gunicorn setting tried; the ratio submissions/s / hello/s (target at least 0.25); and the
 number of stored responses against the number of 303 answers, which must be equal.
+Beside them runs the floor (bench/floor.py): a bare Flask app that answers the same POST by
+only counting the client in Redis and storing the response with Peiling's store statement.
+Its ratio is about the most a Flask app that counts and stores each response can reach here.
 
 Environment:
   BENCH_SECONDS       measuring window of each load run, seconds (default 6)
@@ -25,12 +28,14 @@ Environment:
                       (default `sync:2,sync:4,gthread:2x2,gthread:4x2`)
   BENCH_VIEWS         in-process page views and submissions to time (default 200)
   BENCH_DATABASE_URL  PostgreSQL to use (default postgresql+psycopg://postgres@127.0.0.1/test)
+  BENCH_FLOOR         0 leaves the floor out (default 1)
 
 Nothing it starts outlives it: gunicorn is stopped and the schema dropped in `finally`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import secrets
@@ -38,10 +43,12 @@ import shutil
 import statistics
 import subprocess
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from bench.database import BenchDatabase, bench_database
+from bench.database import REDIS_URL, BenchDatabase, bench_database
+from bench.floor import record_parameters
 from bench.load import (
     GunicornSettings,
     Server,
@@ -58,6 +65,7 @@ GZIP_TARGET = 15_000
 REQUEST_TARGET = 3
 SQL_TARGET = 3
 RATIO_TARGET = 0.25
+FLOOR_PARAMETERS = "floor-parameters.json"
 DEFAULT_GUNICORN = "sync:2,sync:4,gthread:2x2,gthread:4x2"
 
 SCALE = """\
@@ -140,6 +148,9 @@ def part_one(bench: BenchDatabase, tally: Tally, repeat: int) -> tuple[PageWeigh
         views = page_views(app, repeat)
         subs, redirected = submissions(app, repeat)
         tally.redirected += redirected
+        parameters = record_parameters(app)  # for the floor: one more submission stored
+        tally.redirected += 1
+        (bench.workdir / FLOOR_PARAMETERS).write_text(json.dumps(parameters))
     finally:
         dispose_engines(app)
 
@@ -192,7 +203,8 @@ class Trial:
     settings: GunicornSettings
     rounds: list[tuple[WrkResult, WrkResult]]  # (hello, submissions), back to back
     stored: int
-    checked: int  # 303 answers before the measured rounds: the check POST and the warm-up
+    checked: int  # 303 answers before the measured rounds: the check POST and the warm-ups
+    floors: list[WrkResult]  # the floor's submissions, one per round (none when left out)
 
     @property
     def ratios(self) -> list[float]:
@@ -211,13 +223,35 @@ class Trial:
         return statistics.median(p.rate for _, p in self.rounds)
 
     @property
+    def floor_rate(self) -> float:
+        return statistics.median(f.rate for f in self.floors) if self.floors else 0.0
+
+    @property
+    def floor_ratios(self) -> list[float]:
+        pairs = zip(self.rounds, self.floors, strict=True)
+        return [f.rate / h.rate if h.rate else 0.0 for (h, _), f in pairs]
+
+    @property
     def redirected(self) -> int:
-        return self.checked + sum(p.succeeded for _, p in self.rounds)
+        return (
+            self.checked
+            + sum(p.succeeded for _, p in self.rounds)
+            + sum(f.succeeded for f in self.floors)
+        )
 
 
 def warm_up(server: Server, path: str) -> None:
     """A short GET burst, so every worker has its pool (and Peiling its definition) ready."""
     wrk(server, path, WrkSettings(seconds=1, grace=0, connections=8), success=200)
+
+
+def floor_env(bench: BenchDatabase) -> dict[str, str]:
+    return {
+        **bench.env,
+        "BENCH_FLOOR_PARAMETERS": str(bench.workdir / FLOOR_PARAMETERS),
+        "BENCH_FLOOR_SCHEMA": bench.schema,
+        "BENCH_REDIS_URL": REDIS_URL,
+    }
 
 
 def warm_up_submissions(server: Server, csrf: str, cookie: str) -> int:
@@ -237,16 +271,22 @@ def warm_up_submissions(server: Server, csrf: str, cookie: str) -> int:
 
 
 def run_trial(
-    settings: GunicornSettings, bench: BenchDatabase, load: WrkSettings, rounds: int
+    settings: GunicornSettings, bench: BenchDatabase, load: WrkSettings, rounds: int, floor: bool
 ) -> Trial:
-    """Both apps under `settings` at once (an idle one costs nothing), measured alternately.
+    """The apps under `settings` at once (an idle one costs nothing), measured alternately.
 
     The machine is shared, so its speed drifts over a run; alternating short rounds and
     taking the median ratio keeps that drift out of the comparison.
     """
+    floor_server = (
+        gunicorn("bench.floor:app", settings, floor_env(bench), bench.workdir, ready="/")
+        if floor
+        else nullcontext()
+    )
     with (
         gunicorn("bench.hello:app", settings, {}, bench.workdir, ready="/") as hello,
         gunicorn("wsgi:app", settings, bench.env, bench.workdir, ready=FORM_PATH) as peiling,
+        floor_server as bare,
     ):
         warm_up(hello, "/")
         warm_up(peiling, FORM_PATH)
@@ -264,21 +304,20 @@ def run_trial(
         if check.status != 303 or not check.header("Location").endswith(THANKS_PATH):
             raise RuntimeError(f"a complete submission answered {check.status}: {check.body!r}")
         checked = 1 + warm_up_submissions(peiling, csrf, cookie)
-        results = []
+        if bare is not None:
+            checked += warm_up_submissions(bare, csrf, cookie)
+        results, floors = [], []
+
+        def submit(server: Server) -> WrkResult:
+            body = submission_body(csrf)
+            return wrk(server, FORM_PATH, load, 303, method="POST", body=body, cookie=cookie)
+
         for _ in range(rounds):
-            h = wrk(hello, "/", load, success=200)
-            p = wrk(
-                peiling,
-                FORM_PATH,
-                load,
-                success=303,
-                method="POST",
-                body=submission_body(csrf),
-                cookie=cookie,
-            )
-            results.append((h, p))
+            results.append((wrk(hello, "/", load, success=200), submit(peiling)))
+            if bare is not None:
+                floors.append(submit(bare))
         stored = bench.count("response") - before
-    return Trial(settings, results, stored, checked)
+    return Trial(settings, results, stored, checked, floors)
 
 
 def cpu_line(r: WrkResult) -> str:
@@ -297,8 +336,11 @@ def cpu_line(r: WrkResult) -> str:
 
 def report_trial(trial: Trial) -> None:
     out(f"   gunicorn {trial.settings.command_line()}")
-    for n, (hello, subs) in enumerate(trial.rounds, start=1):
-        for label, r in (("hello world", hello), ("submissions", subs)):
+    floors: list[WrkResult | None] = [*trial.floors] or [None] * len(trial.rounds)
+    for n, ((hello, subs), bare) in enumerate(zip(trial.rounds, floors, strict=True), start=1):
+        runs = [("hello world", hello), ("submissions", subs)]
+        runs += [("floor", bare)] if bare is not None else []
+        for label, r in runs:
             others = ", ".join(f"{s}: {k:,}" for s, k in r.others.items()) or "none"
             errors = ", ".join(f"{k} {v}" for k, v in r.errors.items() if v) or "none"
             pad = " " * 24
@@ -312,15 +354,20 @@ def report_trial(trial: Trial) -> None:
             )
     ratios = ", ".join(f"{r:.3f}" for r in trial.ratios)
     out(f"     ratio submissions/s / hello/s per round: {ratios}; median {trial.ratio:.3f}")
+    if trial.floors:
+        ratios = ", ".join(f"{r:.3f}" for r in trial.floor_ratios)
+        median = statistics.median(trial.floor_ratios)
+        out(f"     ratio floor/s / hello/s per round: {ratios}; median {median:.3f}")
     same = "equal" if trial.stored == trial.redirected else "MISMATCH"
+    whose = "Peiling's and the floor's" if trial.floors else "Peiling's"
     out(
         f"     responses stored during the trial: {trial.stored:,}; 303 answers: "
-        f"{trial.redirected:,} (wrk, the check and the warm-up) -- {same}"
+        f"{trial.redirected:,} ({whose}: wrk, the check and the warm-ups) -- {same}"
     )
 
 
 def part_two(
-    bench: BenchDatabase, tally: Tally, load: WrkSettings, specs: str, rounds: int
+    bench: BenchDatabase, tally: Tally, load: WrkSettings, specs: str, rounds: int, floor: bool
 ) -> list[Trial]:
     out("== Part 2: complete submissions per second under gunicorn on PostgreSQL ==")
     out(f"   load: {load.describe()}, loopback 127.0.0.1 only")
@@ -329,9 +376,12 @@ def part_two(
     out(f"   success is 303 to {THANKS_PATH}.")
     out("   Hello world (bench/hello.py) runs under identical gunicorn settings; the two are")
     out(f"   measured alternately, {rounds} rounds each, and the median ratio is reported.")
+    if floor:
+        out("   The floor (bench/floor.py) answers the same POST under the same settings, in")
+        out("   each round after Peiling, with only a Redis count and Peiling's store statement.")
     trials = []
     for spec in specs.split(","):
-        trial = run_trial(GunicornSettings.parse(spec), bench, load, rounds)
+        trial = run_trial(GunicornSettings.parse(spec), bench, load, rounds, floor)
         tally.redirected += trial.redirected
         trials.append(trial)
         report_trial(trial)
@@ -362,6 +412,14 @@ def summary(bench: BenchDatabase, tally: Tally, trials: list[Trial]) -> None:
         f"{ceiling.hello_rate:,.1f}/s): {strict:.3f} "
         f"(target >= {RATIO_TARGET}) -- {met(strict >= RATIO_TARGET)}"
     )
+    if best.floors:
+        floor_strict = best.floor_rate / ceiling.hello_rate if ceiling.hello_rate else 0.0
+        share = best.peiling_rate / best.floor_rate if best.floor_rate else 0.0
+        out(
+            f"   the floor under these settings: {best.floor_rate:,.1f}/s, ratio "
+            f"{floor_strict:.3f} to the fastest hello world (a bare Flask app that only"
+        )
+        out(f"   counts and stores); Peiling does {share:.0%} of the floor's submissions/s")
     stored = bench.count("response")
     answers = bench.count("answer")
     same = stored == tally.redirected
@@ -415,7 +473,8 @@ def main() -> int:
         )
         out()
         part_one(bench, tally, repeat)
-        trials = part_two(bench, tally, load, specs, rounds)
+        floor = os.environ.get("BENCH_FLOOR", "1") != "0"
+        trials = part_two(bench, tally, load, specs, rounds, floor)
         summary(bench, tally, trials)
     out(SCALE)
     return 0

@@ -26,8 +26,9 @@ WRITER = "peiling.writer"
 _lock = threading.Lock()
 
 # Statements sent by `execute_idempotent()` bypass SQLAlchemy and so its before_cursor_execute
-# event; the bench and the tests, which count SQL per request, listen here as well.
-statement_listeners: list[Callable[[str], None]] = []
+# event; the bench and the tests, which count SQL per request, listen here as well (and the
+# bench's floor takes a real submission's parameters from here).
+statement_listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -158,7 +159,7 @@ class Writer:
     def execute(self, sql: str, params: Mapping[str, Any]) -> list[str | None]:
         """Run `sql` (psycopg's %(name)s placeholders); return its first row as text values."""
         for listener in statement_listeners:
-            listener(sql)
+            listener(sql, params)
         name, text, order = _prepared(sql)
         values = [_as_text(params[key]) for key in order]
         error = self.dialect.loaded_dbapi.Error

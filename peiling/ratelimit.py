@@ -48,9 +48,11 @@ REDIS_TIMEOUT_SECONDS = 0.25
 
 # Count in every window, starting a window (with its expiry) at its first request. In one
 # script, so that the count and the expiry can never come apart: with separate commands a key
-# that expired between them would come back without an expiry and count for ever.
+# that expired between them would come back without an expiry and count for ever. KEYS are
+# the windows' keys, ARGV their lengths and then their allowances; the reply is one number,
+# 0 within every window, else the seconds until the first window over its allowance ends.
 COUNT_SCRIPT = """
-local out = {}
+local wait = 0
 for i, key in ipairs(KEYS) do
     local n = redis.call('INCR', key)
     local left = redis.call('TTL', key)
@@ -58,10 +60,11 @@ for i, key in ipairs(KEYS) do
         redis.call('EXPIRE', key, ARGV[i])
         left = tonumber(ARGV[i])
     end
-    out[#out + 1] = n
-    out[#out + 1] = left
+    if wait == 0 and n > tonumber(ARGV[#KEYS + i]) then
+        wait = math.max(1, left)
+    end
 end
-return out
+return wait
 """
 COUNT_SCRIPT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis' name
 
@@ -85,7 +88,7 @@ class ScriptConnection:
             local.connection, local.pid = self._make(), os.getpid()
         return local.connection
 
-    def count(self, keys: list[str], args: list[int]) -> list[int]:
+    def count(self, keys: list[str], args: list[int]) -> int:
         conn = self._connection()
         try:
             try:
@@ -113,6 +116,10 @@ class ClientLimiter:
             (item.amount, item.get_expiry())
             for item in (parse_many(limits_text) if limits_text.strip() else [])
         ]
+        # COUNT_SCRIPT's arguments: every window's length, then every window's allowance
+        self._script_args = [length for _, length in self.windows] + [
+            allowed for allowed, _ in self.windows
+        ]
         self._secret = secret.encode()
         self._prefix = prefix
         self._redis = ScriptConnection(redis_url) if redis_url and self.windows else None
@@ -135,23 +142,19 @@ class ClientLimiter:
         if not self.windows:
             return None
         client = self.client(address)
-        keys = [(f"{self._prefix}:{scope}:{client}:{length}", length) for _, length in self.windows]
-        counted = None
+        keys = [f"{self._prefix}:{scope}:{client}:{length}" for _, length in self.windows]
+        wait = None
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
-            counted = self._count_in_redis(keys)
-        if counted is None:
-            counted = self._count_here(keys)
-        for (allowed, _), (count, left) in zip(self.windows, counted, strict=True):
-            if count > allowed:
-                return max(1, left)
-        return None
+            wait = self._wait_in_redis(keys)
+        if wait is None:
+            wait = self._wait_here(keys)
+        return wait or None
 
-    def _count_in_redis(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]] | None:
-        """(count, seconds left) per window, in one atomic round trip."""
+    def _wait_in_redis(self, keys: list[str]) -> int | None:
+        """COUNT_SCRIPT's answer (0, or seconds to wait), in one atomic round trip; None
+        when Redis failed."""
         try:
-            replies = self._redis.count(  # type: ignore[union-attr]
-                [key for key, _ in keys], [length for _, length in keys]
-            )
+            return int(self._redis.count(keys, self._script_args))  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - any Redis failure: degrade, never fail
             self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
             log.warning(
@@ -160,21 +163,22 @@ class ClientLimiter:
                 RETRY_REDIS_SECONDS,
             )
             return None
-        return [(int(replies[i]), int(replies[i + 1])) for i in range(0, len(replies), 2)]
 
-    def _count_here(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
+    def _wait_here(self, keys: list[str]) -> int:
+        """As COUNT_SCRIPT, counted in this process."""
         now = time.monotonic()
-        counted = []
+        wait = 0
         with self._lock:
             if len(self._counts) > 100_000:  # mostly ended windows: drop them
                 self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-            for key, length in keys:
+            for key, (allowed, length) in zip(keys, self.windows, strict=True):
                 count, ends = self._counts.get(key, (0, 0.0))
                 if ends <= now:
                     count, ends = 0, now + length
                 self._counts[key] = (count + 1, ends)
-                counted.append((count + 1, int(ends - now) + 1))
-        return counted
+                if not wait and count + 1 > allowed:
+                    wait = max(1, int(ends - now) + 1)
+        return wait
 
     def reset(self) -> None:
         with self._lock:

@@ -242,6 +242,36 @@ def test_without_redis_it_counts_in_the_process(tmp_path: Path) -> None:
         drop()  # type: ignore[operator]
 
 
+def test_redis_answers_the_wait_of_the_window_over_its_allowance(
+    tmp_path: Path, prefix: str
+) -> None:
+    """With a roomy minute and a tight hour, the hour decides: the wait is the hour's, and
+    every window goes on counting (Redis' script answers the wait in one number)."""
+    (app,), drop = build_apps(
+        tmp_path,
+        1,
+        REDIS_URL=REDIS,
+        SUBMIT_LIMITS="100 per minute;1 per hour",
+        SUBMIT_LIMIT_PREFIX=prefix,
+    )
+    try:
+        with app.app_context():
+            client = submit_limiter().client(CLIENT)
+        r = visitor(app)
+        r.open()
+        assert r.post(0, PAGE_1).status_code == 200
+        page = r.post(0, PAGE_1)
+        assert page.status_code == 429
+        assert 3000 < int(page.headers["Retry-After"]) <= 3600
+        assert "Wacht 60 minuten en probeer het dan opnieuw" in page.get_data(as_text=True)
+        redis = Redis.from_url(REDIS)
+        assert int(redis.get(f"{prefix}:submit:{client}:60") or 0) == 2
+        assert int(redis.get(f"{prefix}:submit:{client}:3600") or 0) == 2
+    finally:
+        dispose_engines(app)
+        drop()  # type: ignore[operator]
+
+
 def test_the_default_limit_lets_a_class_through(app, demo_survey) -> None:  # type: ignore[no-untyped-def]
     """Thirty pupils behind one school address finish a three-page poll within a minute."""
     for _ in range(30):

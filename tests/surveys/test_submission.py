@@ -101,10 +101,13 @@ def statements(app):  # type: ignore[no-untyped-def]
 
     with app.app_context():
         engine = db.engine
+    def raw(statement, _parameters) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
     event.listen(engine, "before_cursor_execute", record)
-    database.statement_listeners.append(seen.append)
+    database.statement_listeners.append(raw)
     yield seen
-    database.statement_listeners.remove(seen.append)
+    database.statement_listeners.remove(raw)
     event.remove(engine, "before_cursor_execute", record)
 
 
