@@ -38,7 +38,7 @@ test: $(VENV)/.installed-test chromium libreoffice
 	$(BIN)/pytest
 
 ## bench: page weight, SQL per page view and submissions/s against gunicorn + PostgreSQL,
-## then the results page and the workbooks at 10,000, 100,000 and 1,000,000 responses
+## beside hello world and a bare floor app (bench/floor.py), then the results page and the workbooks at 10,000, 100,000 and 1,000,000 responses
 ## (BENCH_ANALYSIS_SIZES; about half an hour in all)
 bench: $(VENV)/.installed-test wrk
 	$(BIN)/python -m bench.run
