@@ -101,6 +101,7 @@ def statements(app):  # type: ignore[no-untyped-def]
 
     with app.app_context():
         engine = db.engine
+
     def raw(statement, _parameters) -> None:  # type: ignore[no-untyped-def]
         seen.append(statement)
 
