@@ -232,6 +232,10 @@ class Trial:
         return [f.rate / h.rate if h.rate else 0.0 for (h, _), f in pairs]
 
     @property
+    def floor_ratio(self) -> float:
+        return statistics.median(self.floor_ratios)
+
+    @property
     def redirected(self) -> int:
         return (
             self.checked
@@ -254,20 +258,17 @@ def floor_env(bench: BenchDatabase) -> dict[str, str]:
     }
 
 
+def post_submissions(server: Server, load: WrkSettings, csrf: str, cookie: str) -> WrkResult:
+    """Complete submissions under `load`, each with a token of its own; 303 is success."""
+    body = submission_body(csrf)
+    return wrk(server, FORM_PATH, load, success=303, method="POST", body=body, cookie=cookie)
+
+
 def warm_up_submissions(server: Server, csrf: str, cookie: str) -> int:
     """A short burst of submissions, so every worker has its database connections made and
     the store statement prepared before anything is measured; returns its 303 answers."""
     burst = WrkSettings(seconds=1, grace=1, connections=8)
-    result = wrk(
-        server,
-        FORM_PATH,
-        burst,
-        success=303,
-        method="POST",
-        body=submission_body(csrf),
-        cookie=cookie,
-    )
-    return result.succeeded
+    return post_submissions(server, burst, csrf, cookie).succeeded
 
 
 def run_trial(
@@ -307,15 +308,11 @@ def run_trial(
         if bare is not None:
             checked += warm_up_submissions(bare, csrf, cookie)
         results, floors = [], []
-
-        def submit(server: Server) -> WrkResult:
-            body = submission_body(csrf)
-            return wrk(server, FORM_PATH, load, 303, method="POST", body=body, cookie=cookie)
-
         for _ in range(rounds):
-            results.append((wrk(hello, "/", load, success=200), submit(peiling)))
+            h = wrk(hello, "/", load, success=200)
+            results.append((h, post_submissions(peiling, load, csrf, cookie)))
             if bare is not None:
-                floors.append(submit(bare))
+                floors.append(post_submissions(bare, load, csrf, cookie))
         stored = bench.count("response") - before
     return Trial(settings, results, stored, checked, floors)
 
@@ -336,10 +333,9 @@ def cpu_line(r: WrkResult) -> str:
 
 def report_trial(trial: Trial) -> None:
     out(f"   gunicorn {trial.settings.command_line()}")
-    floors: list[WrkResult | None] = [*trial.floors] or [None] * len(trial.rounds)
-    for n, ((hello, subs), bare) in enumerate(zip(trial.rounds, floors, strict=True), start=1):
+    for n, (hello, subs) in enumerate(trial.rounds, start=1):
         runs = [("hello world", hello), ("submissions", subs)]
-        runs += [("floor", bare)] if bare is not None else []
+        runs += [("floor", trial.floors[n - 1])] if trial.floors else []
         for label, r in runs:
             others = ", ".join(f"{s}: {k:,}" for s, k in r.others.items()) or "none"
             errors = ", ".join(f"{k} {v}" for k, v in r.errors.items() if v) or "none"
@@ -356,8 +352,7 @@ def report_trial(trial: Trial) -> None:
     out(f"     ratio submissions/s / hello/s per round: {ratios}; median {trial.ratio:.3f}")
     if trial.floors:
         ratios = ", ".join(f"{r:.3f}" for r in trial.floor_ratios)
-        median = statistics.median(trial.floor_ratios)
-        out(f"     ratio floor/s / hello/s per round: {ratios}; median {median:.3f}")
+        out(f"     ratio floor/s / hello/s per round: {ratios}; median {trial.floor_ratio:.3f}")
     same = "equal" if trial.stored == trial.redirected else "MISMATCH"
     whose = "Peiling's and the floor's" if trial.floors else "Peiling's"
     out(
