@@ -112,7 +112,7 @@ def _single(raw: Raw, name: str) -> list[str]:
     Unlike free text, these are not cleaned of control characters: a code or number that
     contains one matches no option or pattern, and is refused rather than repaired.
     """
-    return [v for v in (x.strip() for x in raw.get(name, ())) if v]
+    return [v for x in raw.get(name, ()) if (v := x.strip())]
 
 
 def clean(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
@@ -146,15 +146,14 @@ def _choice(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     if not multiple and len(values) > 1:
         problems.add(q, _("Kies één antwoord."))
         return EMPTY
-    options = [q.option(v) for v in values]
-    if len(set(values)) != len(values) or any(o is None for o in options):
+    if not all(map(q.option, values)) or len(set(values)) != len(values):
         problems.add(q, _("Kies een van de antwoorden uit de lijst."))
         return EMPTY
     max_choices = q.settings.get("max_choices")
     if multiple and max_choices and len(values) > max_choices:
         problems.add(q, _("Kies maximaal %(n)s antwoorden.", n=int(max_choices)))
     other = None
-    if any(o.is_other for o in options):  # type: ignore[union-attr]
+    if q.has_other and any(q.option(v).is_other for v in values):  # type: ignore[union-attr]
         other = clean_text(" ".join(raw.get(f"{q.field}__anders", ())))
         if not other:
             problems.add(q, _("Vul in wat je bedoelt met ‘anders’."), input_id(q, "anders"))
@@ -300,11 +299,10 @@ def consent_age() -> int:
 def known_age(defn: SurveyDef, raw: Raw, given: int | None = None) -> int | None:
     """The age given in the survey's age question (on any page), if it is a valid one;
     otherwise `given`, an age known from elsewhere (a panel member's birth year)."""
-    for q in defn.questions:
-        if q.type is QuestionType.AGE:
-            values = _single(raw, q.field)
-            if len(values) == 1 and INTEGER_RE.match(values[0]) and 0 < int(values[0]) < 120:
-                return int(values[0])
+    for q in defn.age_questions:
+        values = _single(raw, q.field)
+        if len(values) == 1 and INTEGER_RE.match(values[0]) and 0 < int(values[0]) < 120:
+            return int(values[0])
     return given
 
 
@@ -314,7 +312,7 @@ def consent_question(
     """How the volunteer question `q` asks for permission: CHECKBOX when an age under the
     limit is known (or a required age question on its page will tell), CHOICE when the age
     may stay unknown, None when a known age makes it unnecessary."""
-    age_q = next((a for a in defn.questions if a.type is QuestionType.AGE), None)
+    age_q = defn.age_questions[0] if defn.age_questions else None
     if age_q is not None and age_q.page_index == q.page_index:
         return CHECKBOX if age_q.required and age_q.show_if is None else CHOICE
     age = known_age(defn, raw, given)
@@ -334,21 +332,21 @@ def check_guardian_consent(
     keep with the contact details only what was asked for. An age outside the survey's
     range gets no error here: the age gate turns her away and stores nothing. `given` is
     an age known from elsewhere (a panel member), used when the survey asks none."""
+    volunteers = {code: a.volunteer for code, a in answers.items() if a.volunteer is not None}
+    if not volunteers:  # nobody to ask permission for (most respondents)
+        return
     answered = known_age(defn, raw)
     if answered is not None and not defn.age_min <= answered <= defn.age_max:
         return
     age = known_age(defn, raw, given)
-    for code, answer in answers.items():
-        volunteer = answer.volunteer
-        if volunteer is None:
-            continue
+    for code, volunteer in volunteers.items():
         if age is not None and age >= consent_age():
             kept = replace(volunteer, guardian_consent=None, declared_of_age=None)
         elif age is not None:
             kept = replace(volunteer, declared_of_age=None)
         else:
             kept = volunteer
-        answers[code] = replace(answer, volunteer=kept)
+        answers[code] = replace(answers[code], volunteer=kept)
         if age is not None and age >= consent_age() or kept.guardian_consent:
             continue
         if age is None and kept.declared_of_age:

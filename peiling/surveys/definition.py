@@ -74,16 +74,21 @@ class QuestionDef:
     def _options_by_code(self) -> dict[str, OptionDef]:
         return {opt.code: opt for opt in self.options}
 
-    @property
+    @cached_property
     def field(self) -> str:
         """Name of the question's main form field."""
         return f"q_{self.code}"
 
     @cached_property
+    def has_other(self) -> bool:
+        """Whether one of the options is "anders, namelijk" (with a text field of its own)."""
+        return any(o.is_other for o in self.options)
+
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         """Every form field name that belongs to this question."""
         names = [self.field]
-        if any(o.is_other for o in self.options):
+        if self.has_other:
             names.append(f"{self.field}__anders")
         if self.type is QuestionType.VOLUNTEER:
             names += [f"{self.field}__{part}" for part in VOLUNTEER_PARTS]
@@ -117,6 +122,12 @@ class SurveyDef:
     @cached_property
     def questions(self) -> tuple[QuestionDef, ...]:
         return tuple(q for p in self.pages for q in p.questions)
+
+    @cached_property
+    def age_questions(self) -> tuple[QuestionDef, ...]:
+        """The age questions (seldom more than one), so that the age is found without
+        going through every question on each submission."""
+        return tuple(q for q in self.questions if q.type is QuestionType.AGE)
 
     @cached_property
     def field_names(self) -> tuple[str, ...]:

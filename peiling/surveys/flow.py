@@ -8,7 +8,6 @@ from enum import Enum
 from peiling.surveys.answers import Cleaned, Problems, Raw, check_guardian_consent, clean
 from peiling.surveys.definition import PageDef, SurveyDef
 from peiling.surveys.logic import visible_pages, visible_questions
-from peiling.surveys.models import QuestionType
 
 
 class Outcome(Enum):
@@ -51,11 +50,11 @@ def check_questions(
 
 
 def outside_age_range(defn: SurveyDef, answers: dict[str, Cleaned]) -> bool:
-    for q in defn.questions:
-        if q.type is QuestionType.AGE and q.code in answers:
-            age = answers[q.code].number
-            if age is not None and not defn.age_min <= age <= defn.age_max:
-                return True
+    for q in defn.age_questions:
+        answer = answers.get(q.code)
+        age = answer.number if answer is not None else None
+        if age is not None and not defn.age_min <= age <= defn.age_max:
+            return True
     return False
 
 

@@ -39,10 +39,11 @@ def visible_questions(defn: SurveyDef, raw: Raw) -> set[str]:
     """Return the codes of every question the respondent sees with these answers."""
     visible: set[str] = set()
     for page in defn.pages:
-        if not condition_holds(page.show_if, raw, visible):
+        if page.show_if is not None and not condition_holds(page.show_if, raw, visible):
             continue
         for q in page.questions:
-            if condition_holds(q.show_if, raw, visible):
+            # Most questions have no condition: no call to decide that they are shown.
+            if q.show_if is None or condition_holds(q.show_if, raw, visible):
                 visible.add(q.code)
     return visible
 
