@@ -109,9 +109,13 @@ def test_respondent_texts_are_the_public_forms_and_nothing_else() -> None:
 
 @pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
 def test_plural_forms_header_matches_the_language(lang: str) -> None:
+    # The same rule as CLDR's (through Babel), whatever its spelling: Babel 2.19 writes the
+    # Ukrainian rule differently, and corrected the Arabic one (11-99 is "many", 100 "other").
     po = catalogue(lang)
     plural = get_plural(lang)
-    assert (po.num_plurals, po.plural_expr) == (plural.num_plurals, plural.plural_expr)
+    assert po.num_plurals == plural.num_plurals
+    ours, cldr = gettext.c2py(po.plural_expr), gettext.c2py(plural.plural_expr)
+    assert [ours(n) for n in range(1001)] == [cldr(n) for n in range(1001)]
 
 
 @pytest.mark.parametrize("lang", list(RESPONDENT_LANGUAGES))
