@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, has_request_context, redirect, request
+from flask import Flask, after_this_request, g, has_request_context, redirect, request
 from flask_babel import Babel
 from werkzeug.wrappers import Response
 
@@ -58,8 +58,11 @@ def preferred(offered: Sequence[str]) -> str:
     asked = request.args.get("taal")
     if asked in offered:
         return asked  # type: ignore[return-value]
-    if len(offered) > 1:
-        g.peiling_negotiated = True  # the page depends on the cookie and Accept-Language
+    if len(offered) > 1 and not g.get("peiling_negotiated"):
+        # The page depends on the cookie and Accept-Language: tell caches so. Only then, so
+        # that other responses (the public form's POST) pass no hook for it.
+        g.peiling_negotiated = True
+        after_this_request(_vary)
     chosen = request.cookies.get(COOKIE)
     if chosen in offered:
         return chosen  # type: ignore[return-value]
@@ -135,9 +138,8 @@ def switch(code: str) -> Response:
 
 def _vary(response: Response) -> Response:
     """Tell caches that a page whose language was negotiated differs per browser."""
-    if g.get("peiling_negotiated"):
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
     return response
 
 
@@ -148,7 +150,6 @@ def init_app(app: Flask) -> None:
     # {% trans %} blocks collapse their whitespace, as pybabel extracts them (babel.cfg).
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.add_url_rule("/taal/<code>", "language", switch)
-    app.after_request(_vary)
 
     @app.context_processor
     def language_context() -> dict[str, Any]:

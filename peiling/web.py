@@ -218,19 +218,20 @@ UPLOAD_ENDPOINTS = frozenset({"designer.upload", "analysis.weights", "panel.impo
 UPLOAD_LIMIT = 3 * 1024 * 1024
 
 
-def upload_limit() -> None:
-    """Allow the upload endpoints a larger body (before Flask-WTF parses the form)."""
+def guard_request() -> None:
+    """Refuse a NUL byte in the URL, and allow the upload endpoints a larger body (before
+    Flask-WTF parses the form). One hook for both: it runs before every request."""
+    refuse_nul(request.environ)
     if request.endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = UPLOAD_LIMIT
         request.max_form_memory_size = UPLOAD_LIMIT
 
 
-def refuse_nul() -> None:
+def refuse_nul(environ: WSGIEnvironment) -> None:
     """400 for a NUL byte in the path or query string: no URL of ours has one, and
     PostgreSQL refuses it in a text parameter (a DataError, which read as "database down")."""
     # On the raw environ, without decoding the query: the server has decoded the path
     # already, and the query string can only carry a NUL raw or as %00.
-    environ = request.environ
     query = environ.get("QUERY_STRING", "")
     if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
         raise BadRequest("NUL in URL")
@@ -305,8 +306,7 @@ def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
 def init_app(app: Flask) -> None:
     """Register guards, headers, error pages and template helpers on `app`."""
     app.add_url_rule("/healthz", "healthz", healthz)
-    app.before_request(refuse_nul)
-    app.before_request(upload_limit)
+    app.before_request(guard_request)
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app))  # type: ignore[method-assign]
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, database_error)
