@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
@@ -80,6 +81,7 @@ class ScriptConnection:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
         self._make = lambda: pool.connection_class(**pool.connection_kwargs)
+        self._packer = self._make()  # never connected: only its pack_command() is used
         self._local = threading.local()
 
     def _connection(self) -> Any:
@@ -88,22 +90,28 @@ class ScriptConnection:
             local.connection, local.pid = self._make(), os.getpid()
         return local.connection
 
-    def count(self, keys: list[str], args: list[int]) -> int:
+    def count(self, keys: tuple[str, ...], args: tuple[int, ...]) -> int:
         conn = self._connection()
         try:
             try:
-                return self._run(conn, "EVALSHA", COUNT_SCRIPT_SHA, keys, args)
+                return self._run(conn, self._packed("EVALSHA", COUNT_SCRIPT_SHA, keys, args))
             except NoScriptError:  # a restarted Redis: the script is sent once in full
-                return self._run(conn, "EVAL", COUNT_SCRIPT, keys, args)
+                return self._run(conn, self._packed("EVAL", COUNT_SCRIPT, keys, args))
         except BaseException:
             conn.disconnect()
             raise
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one limiter per app, kept as long as the app
+    def _packed(
+        self, command: str, script: str, keys: tuple[str, ...], args: tuple[int, ...]
+    ) -> list[bytes]:
+        # The same client sends the same command all day (a school: hundreds of times), and
+        # packing it is most of redis-py's work for a round trip.
+        return self._packer.pack_command(command, script, len(keys), *keys, *args)
+
     @staticmethod
-    def _run(conn: Any, command: str, script: str, keys: list[str], args: list[int]) -> Any:
-        conn.send_packed_command(
-            conn.pack_command(command, script, len(keys), *keys, *args), check_health=False
-        )
+    def _run(conn: Any, packed: list[bytes]) -> Any:
+        conn.send_packed_command(packed, check_health=False)
         return conn.read_response()
 
 
@@ -117,9 +125,9 @@ class ClientLimiter:
             for item in (parse_many(limits_text) if limits_text.strip() else [])
         ]
         # COUNT_SCRIPT's arguments: every window's length, then every window's allowance
-        self._script_args = [length for _, length in self.windows] + [
+        self._script_args = tuple(length for _, length in self.windows) + tuple(
             allowed for allowed, _ in self.windows
-        ]
+        )
         self._secret = secret.encode()
         self._prefix = prefix
         self._redis = ScriptConnection(redis_url) if redis_url and self.windows else None
@@ -127,11 +135,20 @@ class ClientLimiter:
         self._counts: dict[str, tuple[int, float]] = {}  # here: key -> (count, window ends)
         self._lock = threading.Lock()
 
-    def client(self, address: str | None) -> str:
+    def client(self, address: str | None, day: int | None = None) -> str:
         """A key for the client that cannot be turned back into its address."""
-        day = int(time.time() // 86400)  # the UTC day: yesterday's keys mean nothing today
+        if day is None:
+            day = int(time.time() // 86400)  # the UTC day: yesterday's keys mean nothing today
         message = f"{day}|{client_network(address)}".encode()
         return hmac.digest(self._secret, message, "sha256").hex()[:24]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one limiter per app, kept as long as the app
+    def keys(self, address: str | None, scope: str, day: int) -> tuple[str, ...]:
+        """The client's key in each window; made once per client and day (a respondent
+        posts every page of the form, a school's pupils share one address). The recent
+        addresses stay in this process's memory only, as the requests themselves do."""
+        client = self.client(address, day)
+        return tuple(f"{self._prefix}:{scope}:{client}:{length}" for _, length in self.windows)
 
     def hit(self, address: str | None, scope: str = "submit") -> int | None:
         """Count one request; return the seconds to wait when over a limit, else None.
@@ -141,8 +158,7 @@ class ClientLimiter:
         """
         if not self.windows:
             return None
-        client = self.client(address)
-        keys = [f"{self._prefix}:{scope}:{client}:{length}" for _, length in self.windows]
+        keys = self.keys(address, scope, int(time.time() // 86400))
         wait = None
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
             wait = self._wait_in_redis(keys)
@@ -150,7 +166,7 @@ class ClientLimiter:
             wait = self._wait_here(keys)
         return wait or None
 
-    def _wait_in_redis(self, keys: list[str]) -> int | None:
+    def _wait_in_redis(self, keys: tuple[str, ...]) -> int | None:
         """COUNT_SCRIPT's answer (0, or seconds to wait), in one atomic round trip; None
         when Redis failed."""
         try:
@@ -164,7 +180,7 @@ class ClientLimiter:
             )
             return None
 
-    def _wait_here(self, keys: list[str]) -> int:
+    def _wait_here(self, keys: tuple[str, ...]) -> int:
         """As COUNT_SCRIPT, counted in this process."""
         now = time.monotonic()
         wait = 0

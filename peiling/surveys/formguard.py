@@ -34,7 +34,12 @@ def _derive(app_secret: str | bytes) -> bytes:
 
 
 def _mac(secret: str) -> str:
-    key = _derive(current_app.secret_key or b"")
+    return _mac_with(_derive(current_app.secret_key or b""), secret)
+
+
+@lru_cache(maxsize=4096)
+def _mac_with(key: bytes, secret: str) -> str:
+    # Kept for the browser's next page: each page shown and each page posted needs it.
     digest = hmac.digest(key, secret.encode(), "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
