@@ -161,7 +161,10 @@ class Writer:
         for listener in statement_listeners:
             listener(sql, params)
         name, text, order = _prepared(sql)
-        values = [_as_text(params[key]) for key in order]
+        values = []
+        for key in order:  # a loop with text inline: most parameters are text (hot path)
+            value = params[key]
+            values.append(value.encode() if type(value) is str else _as_text(value))
         error = self.dialect.loaded_dbapi.Error
         for attempt in (1, 2):
             conn = None

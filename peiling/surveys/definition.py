@@ -68,10 +68,10 @@ class QuestionDef:
     page_index: int
 
     def option(self, code: str) -> OptionDef | None:
-        return self._options_by_code.get(code)
+        return self.options_by_code.get(code)
 
     @cached_property
-    def _options_by_code(self) -> dict[str, OptionDef]:
+    def options_by_code(self) -> dict[str, OptionDef]:
         return {opt.code: opt for opt in self.options}
 
     @cached_property
@@ -128,6 +128,10 @@ class SurveyDef:
         """The age questions (seldom more than one), so that the age is found without
         going through every question on each submission."""
         return tuple(q for q in self.questions if q.type is QuestionType.AGE)
+
+    @cached_property
+    def municipality_questions(self) -> tuple[QuestionDef, ...]:
+        return tuple(q for q in self.questions if q.type is QuestionType.MUNICIPALITY)
 
     @cached_property
     def field_names(self) -> tuple[str, ...]:

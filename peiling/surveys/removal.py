@@ -13,6 +13,7 @@ respondent's removals with a few hundred wrong codes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -28,6 +29,7 @@ from peiling.ratelimit import client_network
 from peiling.surveys.models import Answer, Response, Volunteer
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
 LENGTH = 12
 COOKIE = "peiling_verwijdercode"
 EXTENSION = "peiling.removal_throttle"
@@ -47,10 +49,13 @@ def _derive(app_secret: str | bytes, purpose: bytes) -> bytes:
 
 
 def code_for(token: str) -> str:
-    """The removal code of the response stored with submission token `token` (normalised)."""
+    """The removal code of the response stored with submission token `token` (normalised):
+    the first 60 bits of an HMAC of the token, in Crockford's base 32."""
     key = _derive(current_app.secret_key or b"", b"peiling removal code")
-    number = int.from_bytes(hmac.digest(key, token.encode(), "sha256")[:8], "big") >> 4
-    return "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
+    # base64's base 32 writes 5 bits a character, most significant first, as Crockford's
+    # does, only with other letters: 12 characters of it are the first 60 bits.
+    standard = base64.b32encode(hmac.digest(key, token.encode(), "sha256")[:8])[:LENGTH]
+    return standard.translate(_TO_CROCKFORD).decode()
 
 
 def shown(code: str) -> str:

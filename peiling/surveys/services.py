@@ -96,10 +96,10 @@ def store_response(
     when the token was used before (a double click, a refresh or a retry after a lost
     reply); nothing is stored in either case.
     """
-    municipality = _first(defn, answers, QuestionType.MUNICIPALITY, lambda a: a.codes[0])
-    municipality = municipality or meta.municipality
-    age = _first(defn, answers, QuestionType.AGE, lambda a: int(a.number))
-    age = age if age is not None else meta.age
+    chosen = _first(defn.municipality_questions, answers)
+    municipality = chosen.codes[0] if chosen is not None else meta.municipality
+    given = _first(defn.age_questions, answers)
+    age = int(given.number) if given is not None and given.number is not None else meta.age
     now = meta.submitted_at or datetime.now(UTC)
     values: dict[str, Any] = {
         "survey_id": defn.id,
@@ -217,10 +217,12 @@ def _store_in_one_statement(
     return int(response_id)
 
 
-def _first(defn: SurveyDef, answers: dict[str, Cleaned], qtype: QuestionType, get: Any) -> Any:
-    for q in defn.questions:
-        if q.type is qtype and q.code in answers and not answers[q.code].empty:
-            return get(answers[q.code])
+def _first(questions: tuple[QuestionDef, ...], answers: dict[str, Cleaned]) -> Cleaned | None:
+    """The first answer given to one of `questions`."""
+    for q in questions:
+        answer = answers.get(q.code)
+        if answer is not None and not answer.empty:
+            return answer
     return None
 
 

@@ -5,6 +5,7 @@ address; kept counts follow."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,16 @@ def test_codes_are_derived_shown_in_groups_and_typed_loosely(app) -> None:  # ty
     assert removal.normalise("abcd–efgh—jkmn") == "ABCDEFGHJKMN"  # dashes a phone makes
     for bad in ("", "ABCD-EFGH", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD EFGH JKM!", "x" * 99):
         assert removal.normalise(bad) is None
+
+
+def test_code_is_the_first_60_bits_of_the_tokens_hmac_in_crockford_base_32(app) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        key = removal._derive(app.secret_key, b"peiling removal code")
+        for n in range(200):
+            token = f"token-{n:04d}-" + "x" * 16
+            bits = int.from_bytes(hmac.digest(key, token.encode(), "sha256")[:8], "big") >> 4
+            expected = "".join(removal.ALPHABET[(bits >> (5 * (11 - i))) & 31] for i in range(12))
+            assert removal.code_for(token) == expected
 
 
 def test_thank_you_page_shows_the_code_from_a_cookie_for_that_page_only(
