@@ -23,6 +23,9 @@ class DefaultConfig:
     # A respondent may leave a poll open for a long time; an expired token must not cost
     # her the answers (the CSRF error page keeps them), so give it a generous lifetime.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
+    # Checked by web.guard_request() for every POST (views marked @csrf.exempt aside) rather
+    # than by Flask-WTF's own hook, which looks its exemptions up for every GET as well.
+    WTF_CSRF_CHECK_DEFAULT = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "peiling_session"
