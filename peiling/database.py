@@ -63,6 +63,8 @@ def _end_session(_exc: BaseException | None) -> None:
     request. The response (a friendly page) is already made by then: without this, the
     failure escapes the request and gunicorn answers with a bare 500 instead.
     """
+    if not db.session.registry.has():
+        return  # no session in this request (the public form's last POST on PostgreSQL)
     try:
         db.session.remove()
     except DBAPIError as exc:

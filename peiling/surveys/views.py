@@ -166,7 +166,12 @@ def _to_thanks(defn: SurveyDef, remember: bool, removal_code: str | None = None)
         path = thanks_url.partition("?")[0]
         max_age = int(config["REMOVAL_CODE_SECONDS"])
         headers.append(("Set-Cookie", removal.cookie_header(removal_code, path, max_age, secure)))
-    return current_app.response_class(status=303, headers=headers)
+    # With its content type given, werkzeug need not look for one among the headers (a
+    # KeyError raised and caught on every submission).
+    return current_app.response_class(status=303, headers=headers, content_type=_HTML)
+
+
+_HTML = "text/html; charset=utf-8"
 
 
 def clean_source(value: str | None) -> str | None:
