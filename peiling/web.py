@@ -118,7 +118,12 @@ def parse_urlencoded(body: bytes) -> dict[str, list[str]]:
         for part in parts:
             if part:
                 name, _, value = part.partition("=")
-                fields.setdefault(_unquote(name), []).append(_unquote(value))
+                # Most names and values need no unquoting: no call for those (the hot path).
+                if "%" in name or "+" in name:
+                    name = _unquote(name)
+                if "%" in value or "+" in value:
+                    value = _unquote(value)
+                fields.setdefault(name, []).append(value)
     except UnicodeDecodeError as exc:
         raise BadRequest("invalid UTF-8 in form data") from exc
     return fields
