@@ -146,6 +146,9 @@ def _responded_header(name: str, path: str, max_age: int, secure: bool) -> str:
     )
 
 
+_HTML = "text/html; charset=utf-8"
+
+
 def _to_thanks(defn: SurveyDef, remember: bool, removal_code: str | None = None) -> Response:
     """303 to the thank-you page, telling the browser it has answered when `remember`, and
     handing the thank-you page the removal code in a cookie for that page only (a URL
@@ -169,9 +172,6 @@ def _to_thanks(defn: SurveyDef, remember: bool, removal_code: str | None = None)
     # With its content type given, werkzeug need not look for one among the headers (a
     # KeyError raised and caught on every submission).
     return current_app.response_class(status=303, headers=headers, content_type=_HTML)
-
-
-_HTML = "text/html; charset=utf-8"
 
 
 def clean_source(value: str | None) -> str | None:
