@@ -336,3 +336,82 @@ def test_counting_goes_on_in_redis_after_redis_forgot_its_scripts(
         assert r.post(0, PAGE_1).status_code == 200
     assert int(redis.get(key) or 0) == 3
     assert not [rec for rec in caplog.records if "Redis unavailable" in rec.getMessage()]
+
+
+def test_a_post_that_stops_before_reading_its_count_leaves_the_next_count_right(
+    apps, prefix: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The count is sent to Redis first and its answer read later: a post refused before
+    that (a token that is not ours, 400) still counts, and the next post on the same
+    connection reads its own answer, not the one left over (or the sixth post would read
+    the fifth's "go ahead")."""
+    with apps[0].app_context():
+        key = f"{prefix}:submit:{submit_limiter().client(CLIENT)}:60"
+    r = visitor(apps[0])
+    r.open()
+    bad = {**PAGE_1, "token": "kort"}
+    assert [r.post(0, bad).status_code for _ in range(4)] == [400] * 4
+    assert r.post(0, PAGE_1).status_code == 200  # the fifth of 5 a minute
+    assert int(Redis.from_url(REDIS).get(key) or 0) == 5
+    assert r.post(0, PAGE_1).status_code == 429
+    assert r.post(0, bad).status_code == 400
+    assert r.post(0, PAGE_1).status_code == 429
+    assert int(Redis.from_url(REDIS).get(key) or 0) == 8
+
+
+def test_a_redis_that_takes_the_count_and_answers_too_late_is_counted_around(
+    prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The count is sent, then Redis stalls (CLIENT PAUSE holds every write for a second):
+    reading the answer gives up after the limiter's timeout, the request is counted in the
+    process instead, and the next one on that connection gets its own answer again."""
+    from peiling.ratelimit import REDIS_TIMEOUT_SECONDS, ClientLimiter
+
+    limiter = ClientLimiter("2 per minute", "geheim", REDIS, prefix)
+    redis = Redis.from_url(REDIS)
+    assert limiter.hit(CLIENT) is None  # connected, script loaded, counted in Redis
+    redis.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
+    try:
+        with caplog.at_level(logging.WARNING, logger="peiling.ratelimit"):
+            counted = limiter.send(CLIENT)
+            started = time.monotonic()
+            late = counted.wait()
+            waited = time.monotonic() - started
+            assert counted.wait() is late  # answered once, then kept
+    finally:
+        redis.execute_command("CLIENT", "UNPAUSE")
+    assert late is None  # the first count here: within 2 a minute
+    assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 0.5
+    assert sum("Redis unavailable" in rec.getMessage() for rec in caplog.records) == 1
+    # Redis is left alone for a while now; counting goes on here: the second and third.
+    assert [limiter.hit(CLIENT), limiter.hit(CLIENT) is not None] == [None, True]
+    # Back to Redis (as after the pause): the answer read is this request's own. (Whether
+    # the stalled count reached Redis is up to Redis: its client was dropped meanwhile.)
+    limiter.reset()
+    wait = limiter.hit(CLIENT)
+    in_redis = int(redis.get(f"{prefix}:submit:{limiter.client(CLIENT)}:60") or 0)
+    assert in_redis in (2, 3)
+    assert (wait is not None) == (in_redis > 2)
+
+
+def test_a_redis_that_takes_connections_but_never_answers_is_counted_around(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Redis that accepts the connection and then hangs (a real socket nobody reads):
+    counting gives up after the limiter's timeout, counts in the process, says so once."""
+    from peiling.ratelimit import REDIS_TIMEOUT_SECONDS, ClientLimiter
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        limiter = ClientLimiter("2 per minute", "geheim", f"redis://127.0.0.1:{port}/0", "t")
+        with caplog.at_level(logging.WARNING, logger="peiling.ratelimit"):
+            started = time.monotonic()
+            first = limiter.send(CLIENT).wait()
+            waited = time.monotonic() - started
+            # Redis counts as down now: the next posts are counted here without a try.
+            assert [limiter.hit(CLIENT), limiter.hit(CLIENT) is not None] == [None, True]
+    assert first is None
+    assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 1
+    assert sum("Redis unavailable" in rec.getMessage() for rec in caplog.records) == 1

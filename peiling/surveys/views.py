@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from peiling import i18n
 from peiling.extensions import csrf, db
-from peiling.ratelimit import submit_limiter
+from peiling.ratelimit import Counted, submit_limiter
 from peiling.surveys import bp, formguard, removal, translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
@@ -235,39 +235,57 @@ def form(slug: str) -> ResponseReturnValue:
 @bp.post("/p/<slug>")
 @csrf.exempt  # checked by formguard instead: no server session for respondents
 def post(slug: str) -> ResponseReturnValue:
+    # Counted before anything else, so that a flood costs as little as possible. Redis'
+    # answer is read once the posted page has been checked (work for this CPU alone, done
+    # while the count travels), and always before anything is looked up, stored or shown.
+    counted = submit_limiter().send(request.remote_addr)
     fields = posted_fields()
-    # Counted before anything else, so that a flood costs as little as possible.
-    wait = submit_limiter().hit(request.remote_addr)
-    if wait is not None:
-        return _too_many(slug, fields, wait)
-    formguard.check(_first(fields, formguard.FIELD))
+    try:
+        formguard.check(_first(fields, formguard.FIELD))
+    except CSRFError:
+        wait = counted.wait()
+        if wait is not None:
+            return _too_many(slug, fields, wait)
+        raise
     # The final POST of a poll this worker has shown is answered from the cached definition,
     # without looking the survey up: store_response() checks in the same SQL statement that
     # the survey is still open and unchanged. Every other step looks it up first.
     lang = _first(fields, "taal") or translation.SOURCE
     cached = last_served(slug, lang)
-    return _answer_post(cached or _load(slug, lang), fields, checked=cached is None)
+    if cached is None:
+        wait = counted.wait()
+        if wait is not None:
+            return _too_many(slug, fields, wait)
+    return _answer_post(cached or _load(slug, lang), fields, counted, checked=cached is None)
 
 
-def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseReturnValue:
+def _answer_post(
+    defn: SurveyDef, fields: Fields, counted: Counted, checked: bool
+) -> ResponseReturnValue:
     i18n.use(defn.lang)  # error messages are made while validating, before any rendering
     token = _first(fields, "token")
     if not TOKEN_RE.match(token):
         abort(400)
-    if _first(fields, HONEYPOT):
+    raw = extract_raw(defn, fields)
+    bot = bool(_first(fields, HONEYPOT))
+    switch_to = _first(fields, LANGUAGE_BUTTON)
+    step = None
+    if not (bot or switch_to):
+        going_back = _first(fields, "actie") == "terug"
+        step = advance(defn, raw, _page_index(fields), going_back)
+    wait = counted.wait()
+    if wait is not None:
+        return _too_many(defn.slug, fields, wait)
+    if bot:
         # Bots get the ordinary thank-you page, so they learn nothing; nothing is stored.
         return _to_thanks(defn, remember=False)
-    raw = extract_raw(defn, fields)
     source = clean_source(_first(fields, "bron"))
-    switch_to = _first(fields, LANGUAGE_BUTTON)
-    if switch_to:
+    if step is None:
         return _switch_language(defn, fields, raw, token, source, switch_to)
-    going_back = _first(fields, "actie") == "terug"
-    step = advance(defn, raw, _page_index(fields), going_back)
     if step.outcome is not Outcome.SUBMIT and not checked:
         fresh = _load(defn.slug, defn.lang)  # every step but the final one looks it up
         if fresh is not defn:  # edited since it was cached: decide again with the new version
-            return _answer_post(fresh, fields, checked=True)
+            return _answer_post(fresh, fields, counted, checked=True)
     if step.outcome is Outcome.AGE_GATE:
         i18n.use(defn.lang)
         return render_template("surveys/age_gate.html", survey=defn)
@@ -282,7 +300,7 @@ def _answer_post(defn: SurveyDef, fields: Fields, checked: bool) -> ResponseRetu
         # closed, or validates the answers against the new version.
         if checked:
             return _render_retry(defn, raw, token, source)
-        return _answer_post(_load(defn.slug, defn.lang), fields, checked=True)
+        return _answer_post(_load(defn.slug, defn.lang), fields, counted, checked=True)
 
 
 def _too_many(slug: str, fields: Fields, wait: int) -> ResponseReturnValue:
