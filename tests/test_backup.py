@@ -48,11 +48,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 
 def rows(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of TABLES, ordered by id."""
+    """Every row of TABLES, ordered by its key."""
     found = {}
     with app.app_context():
         for table in TABLES:
-            sql = sa.text(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 - fixed names
+            key = "response_id, position" if table == "answer" else "id"
+            sql = sa.text(f"SELECT * FROM {table} ORDER BY {key}")  # noqa: S608 - fixed names
             found[table] = [tuple(r) for r in db.session.execute(sql)]
     return found
 
@@ -274,7 +275,7 @@ def test_sqlite_backup_while_respondents_keep_answering(app, demo_survey, runner
         engine = sa.create_engine(f"sqlite:///{fresh}")
         with engine.connect() as conn:
             answers_per_response = conn.execute(sa.text(
-                "SELECT r.id, count(a.id) FROM response r "
+                "SELECT r.id, count(a.position) FROM response r "
                 "LEFT JOIN answer a ON a.response_id = r.id GROUP BY r.id")).all()  # fmt: skip
             volunteers = conn.scalar(sa.text("SELECT count(*) FROM volunteer"))
         engine.dispose()

@@ -69,5 +69,6 @@ def open_answers(
             needle = search.strip().lower()  # % and _ match themselves (autoescape)
             stmt = stmt.where(func.lower(Answer.value_text).contains(needle, autoescape=True))
         item.total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        item.texts = list(session.scalars(stmt.order_by(Answer.id.desc()).limit(LIMIT)))
+        newest_first = stmt.order_by(Answer.response_id.desc(), Answer.position.desc())
+        item.texts = list(session.scalars(newest_first.limit(LIMIT)))
     return OpenAnswers(wanted, respondents, withheld=False)

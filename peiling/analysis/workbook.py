@@ -414,7 +414,7 @@ def _data(
         Answer.response_id, Answer.question_id, Answer.option_id, Answer.value_number,
         Answer.value_text,
     ).join(Response, Response.id == Answer.response_id)
-     .where(*conditions).order_by(Response.id, Answer.id))  # fmt: skip
+     .where(*conditions).order_by(Answer.response_id, Answer.position))  # fmt: skip
     pending = next(answers, None)
     row = 0
     number, string, date_style = sheet.write_number, sheet.write_string, styles["date"]

@@ -239,10 +239,13 @@ class Answer(db.Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Keyed by its response and its place among the response's answers: an answer is found
+    # through its response or the counting index only, so a surrogate id and its index
+    # were a cost on every submission (migration 0017 says more).
     response_id: Mapped[int] = mapped_column(
-        ForeignKey("response.id", ondelete="CASCADE"), index=True
+        ForeignKey("response.id", ondelete="CASCADE"), primary_key=True
     )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     survey_id: Mapped[int] = mapped_column(Integer)
     question_id: Mapped[int] = mapped_column(Integer)
     option_id: Mapped[int | None] = mapped_column(Integer)

@@ -170,11 +170,11 @@ WITH s AS (
     ON CONFLICT (submission_token) DO NOTHING
     RETURNING id
 ), a AS (
-    INSERT INTO answer (response_id, survey_id, question_id, option_id, municipality_code,
-                        value_number, value_text)
-    SELECT r.id, %(survey_id)s, (v->>0)::integer, (v->>1)::integer, %(municipality_code)s,
-           (v->>2)::double precision, v->>3
-    FROM r, json_array_elements(%(answers)s::json) AS v
+    INSERT INTO answer (response_id, position, survey_id, question_id, option_id,
+                        municipality_code, value_number, value_text)
+    SELECT r.id, a.n - 1, %(survey_id)s, (v->>0)::integer, (v->>1)::integer,
+           %(municipality_code)s, (v->>2)::double precision, v->>3
+    FROM r, json_array_elements(%(answers)s::json) WITH ORDINALITY AS a(v, n)
 ), vol AS (
     INSERT INTO volunteer (response_id, survey_id, municipality_code, name, email, phone,
                            activities, guardian_consent, declared_of_age, created_at)
@@ -257,6 +257,7 @@ def answer_rows(
     return [
         {
             "response_id": response_id,
+            "position": position,
             "survey_id": defn.id,
             "question_id": question_id,
             "municipality_code": municipality,
@@ -264,7 +265,9 @@ def answer_rows(
             "value_number": number,
             "value_text": text,
         }
-        for question_id, option_id, number, text in answer_values(defn, answers)
+        for position, (question_id, option_id, number, text) in enumerate(
+            answer_values(defn, answers)
+        )
     ]
 
 

@@ -289,9 +289,10 @@ def test_migration_marks_the_first_pick_of_answers_stored_before(app, generated)
         "WHERE q.type = 'multiple_choice' AND a.value_number = 1"
     )
     firsts = (
-        "SELECT count(*) FROM answer WHERE value_number = 1 AND id IN (SELECT min(a.id) "
-        "FROM answer a JOIN question q ON q.id = a.question_id "
-        "WHERE q.type = 'multiple_choice' GROUP BY a.response_id, a.question_id)"
+        "SELECT count(*) FROM answer f WHERE f.value_number = 1 AND f.position = (SELECT "
+        "min(a.position) FROM answer a WHERE a.response_id = f.response_id "
+        "AND a.question_id = f.question_id) AND f.question_id IN "
+        "(SELECT id FROM question WHERE type = 'multiple_choice')"
     )
     pickers = sum(1 for f, _s, _w in posted if f.get("q_activiteiten"))
     with app.app_context():
@@ -303,4 +304,46 @@ def test_migration_marks_the_first_pick_of_answers_stored_before(app, generated)
         upgrade()
         assert db.session.execute(sa.text(marked)).scalar() == pickers
         assert db.session.execute(sa.text(firsts)).scalar() == pickers
+        db.session.remove()
+
+
+def test_answers_keep_their_order_through_the_keying_migration(app, generated) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0017 keys answers by (response_id, position): stored answers get their
+    positions in their old id order, and going back gives ids in position order again,
+    with a sequence that goes on after them."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    values = "response_id, question_id, option_id, value_number, value_text"
+    by_position = f"SELECT {values} FROM answer ORDER BY response_id, position"  # noqa: S608
+    by_id = f"SELECT {values} FROM answer ORDER BY id"  # noqa: S608
+    numbered = (
+        "SELECT count(*) FROM answer a WHERE a.position <> "
+        "(SELECT count(*) FROM answer b WHERE b.response_id = a.response_id "
+        "AND b.position < a.position)"
+    )
+    with app.app_context():
+        stored = db.session.execute(sa.text(by_position)).all()
+        assert len(stored) > 1000
+        assert db.session.execute(sa.text(numbered)).scalar() == 0  # 0, 1, 2, ... each
+        db.session.remove()
+        downgrade(revision="0016")
+        assert db.session.execute(sa.text(by_id)).all() == stored
+        ids = db.session.execute(sa.text("SELECT min(id), max(id), count(*) FROM answer")).one()
+        assert tuple(ids) == (1, len(stored), len(stored))
+        # New rows get ids after the old ones, as before the migration.
+        db.session.execute(
+            sa.text(
+                "INSERT INTO answer (response_id, survey_id, question_id, value_text) "
+                "SELECT response_id, survey_id, question_id, 'nieuw' FROM answer WHERE id = 1"
+            )
+        )
+        newest = db.session.execute(sa.text("SELECT max(id) FROM answer")).scalar()
+        assert newest == len(stored) + 1
+        db.session.execute(sa.text("DELETE FROM answer WHERE value_text = 'nieuw'"))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        assert db.session.execute(sa.text(by_position)).all() == stored
+        assert db.session.execute(sa.text(numbered)).scalar() == 0
         db.session.remove()
