@@ -240,22 +240,22 @@ def post(slug: str) -> ResponseReturnValue:
     # while the count travels), and always before anything is looked up, stored or shown.
     counted = submit_limiter().send(request.remote_addr)
     fields = posted_fields()
+    refused = None
     try:
         formguard.check(_first(fields, formguard.FIELD))
-    except CSRFError:
-        wait = counted.wait()
-        if wait is not None:
-            return _too_many(slug, fields, wait)
-        raise
+    except CSRFError as exc:
+        refused = exc
     # The final POST of a poll this worker has shown is answered from the cached definition,
     # without looking the survey up: store_response() checks in the same SQL statement that
     # the survey is still open and unchanged. Every other step looks it up first.
     lang = _first(fields, "taal") or translation.SOURCE
     cached = last_served(slug, lang)
-    if cached is None:
+    if refused is not None or cached is None:  # a page to look up or show: the count first
         wait = counted.wait()
         if wait is not None:
             return _too_many(slug, fields, wait)
+        if refused is not None:
+            raise refused
     return _answer_post(cached or _load(slug, lang), fields, counted, checked=cached is None)
 
 
