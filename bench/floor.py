@@ -42,12 +42,12 @@ def record_parameters(app: Flask) -> dict[str, Any]:
     """The store statement's parameters of one complete submission, sent in-process."""
     from bench.page import Submitter
     from peiling import database
-    from peiling.surveys.services import _STORE_PG
+    from peiling.surveys.services import STORE_STATEMENT_PG
 
     seen: list[dict[str, Any]] = []
 
     def record(statement: str, parameters: Any) -> None:
-        if statement == _STORE_PG:
+        if statement == STORE_STATEMENT_PG:
             seen.append(dict(parameters))
 
     database.statement_listeners.append(record)
@@ -65,7 +65,7 @@ def _app() -> Flask:
 
     from peiling.database import Writer
     from peiling.ratelimit import ClientLimiter
-    from peiling.surveys.services import _STORE_PG
+    from peiling.surveys.services import STORE_STATEMENT_PG
     from peiling.web import parse_urlencoded
 
     recorded = json.loads(Path(os.environ["BENCH_FLOOR_PARAMETERS"]).read_text())
@@ -88,7 +88,7 @@ def _app() -> Flask:
             "removal_hash": hashlib.sha256(token.encode()).hexdigest(),
             "submitted_at": datetime.now(UTC),
         }
-        response_id, still_open = writer.execute(_STORE_PG, parameters)
+        response_id, still_open = writer.execute(STORE_STATEMENT_PG, parameters)
         if response_id is None or still_open != "t":  # the bench counts only stored 303s
             return Response(status=409)
         return Response(status=303, headers={"Location": THANKS_PATH})

@@ -11,7 +11,7 @@ from peiling.extensions import csrf, db
 from peiling.surveys import bp, formguard, removal, translation
 from peiling.surveys.models import Survey
 from peiling.surveys.services import Availability, availability, find_survey
-from peiling.surveys.views import _language, _switch
+from peiling.surveys.views import answering_language, language_links
 from peiling.web import posted_fields
 
 FIELD = "code"
@@ -30,7 +30,7 @@ def _page(
     survey: Survey, state: str = "form", error: str | None = None, typed: str = "", **extra: object
 ) -> ResponseReturnValue:
     """The removal form (with `error`: unknown, format, throttled, csrf) or its outcome."""
-    lang = _language(survey)
+    lang = answering_language(survey)
     html = render_template(
         "surveys/removal.html",
         survey=survey,
@@ -42,7 +42,7 @@ def _page(
         field=FIELD,
         csrf_token=formguard.token(),
         **extra,
-        **_switch(survey),
+        **language_links(survey),
     )
     status = {None: 200, "csrf": 400, "throttled": 429}.get(error, 422)
     response = make_response(html, status)

@@ -153,7 +153,7 @@ def _still_open(defn: SurveyDef, now: datetime) -> list[Any]:
 # (prepared once per connection) and costs far less to send than four typed arrays. The
 # survey check rides along in `s`; ON CONFLICT makes a reused token insert nothing rather
 # than raise, which also makes the statement safe to retry.
-_STORE_PG = """
+STORE_STATEMENT_PG = """
 WITH s AS (
     SELECT id FROM survey
     WHERE id = %(survey_id)s AND slug = %(slug)s AND revision = %(revision)s
@@ -209,7 +209,7 @@ def _store_in_one_statement(
         guardian_consent=volunteer.guardian_consent if volunteer else None,
         declared_of_age=volunteer.declared_of_age if volunteer else None,
     )
-    response_id, still_open = execute_idempotent(_STORE_PG, values)
+    response_id, still_open = execute_idempotent(STORE_STATEMENT_PG, values)
     if still_open != "t":
         raise SurveyChanged(defn.slug)
     if response_id is None:

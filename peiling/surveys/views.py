@@ -56,7 +56,7 @@ STATUS_PAGES = {
 }
 
 
-def _language(survey: Survey | None, asked: str | None = None) -> str:
+def answering_language(survey: Survey | None, asked: str | None = None) -> str:
     """The language to answer `survey` in: `asked` (the form's own field) if the survey
     offers it, else ?taal=, the language cookie or the browser's preference; Dutch when
     the survey offers none of those. Also makes it the interface language of the request."""
@@ -72,11 +72,15 @@ def _status_page(state: str, survey: Survey | SurveyDef | None) -> str:
     if isinstance(survey, Survey):
         title = translation.text(survey.translations, lang, "title", survey.title)
     return render_template(
-        "surveys/status.html", state=state, survey=survey, survey_title=title, **_switch(survey)
+        "surveys/status.html",
+        state=state,
+        survey=survey,
+        survey_title=title,
+        **language_links(survey),
     )
 
 
-def _switch(survey: Survey | SurveyDef | None) -> dict[str, Any]:
+def language_links(survey: Survey | SurveyDef | None) -> dict[str, Any]:
     """Links to the same page in the survey's other languages."""
     if survey is None:
         return {"other_languages": ()}
@@ -91,7 +95,7 @@ def _lookup(slug: str, asked: str | None = None) -> tuple[SurveyDef | None, tupl
     """Return the open survey's definition in the respondent's language, or the status page
     to show instead."""
     survey = find_survey(db.session, slug)
-    lang = _language(survey, asked)
+    lang = answering_language(survey, asked)
     state = availability(survey)
     if state is not Availability.OPEN:
         return None, (_status_page(STATUS_PAGES[state], survey), state.value)
@@ -206,7 +210,7 @@ def _render(
     context["wait_minutes"] = -(-retry_after // 60)
     html = render_template(
         "surveys/page.html",
-        **_switch(defn),
+        **language_links(defn),
         csrf_token=formguard.token(),
         token=token,
         source=source,
@@ -378,7 +382,7 @@ def _info_page(template: str, slug: str, **context: Any) -> str:
     survey = find_survey(db.session, slug)
     if survey is None or availability(survey) is Availability.NOT_FOUND:
         abort(404)
-    lang = _language(survey)
+    lang = answering_language(survey)
     return render_template(
         template,
         **context,
@@ -388,7 +392,7 @@ def _info_page(template: str, slug: str, **context: Any) -> str:
             survey.translations, lang, "privacy_statement", survey.privacy_statement
         ),
         taal={} if lang == translation.SOURCE else {"taal": lang},
-        **_switch(survey),
+        **language_links(survey),
     )
 
 
