@@ -13,7 +13,6 @@ respondent's removals with a few hundred wrong codes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -29,8 +28,8 @@ from peiling.ratelimit import client_network
 from peiling.surveys.models import Answer, Response, Volunteer
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
-_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
 LENGTH = 12
+_SHIFTS = tuple(range(5 * (LENGTH - 1), -1, -5))  # 5 bits a character, most significant first
 COOKIE = "peiling_verwijdercode"
 EXTENSION = "peiling.removal_throttle"
 TYPED_MAX = 64  # longer input is not a code; do not spend work on it
@@ -52,10 +51,10 @@ def code_for(token: str) -> str:
     """The removal code of the response stored with submission token `token` (normalised):
     the first 60 bits of an HMAC of the token, in Crockford's base 32."""
     key = _derive(current_app.secret_key or b"", b"peiling removal code")
-    # base64's base 32 writes 5 bits a character, most significant first, as Crockford's
-    # does, only with other letters: 12 characters of it are the first 60 bits.
-    standard = base64.b32encode(hmac.digest(key, token.encode(), "sha256")[:8])[:LENGTH]
-    return standard.translate(_TO_CROCKFORD).decode()
+    number = int.from_bytes(hmac.digest(key, token.encode(), "sha256")[:8], "big") >> 4
+    # A list, not a generator: about two thirds of the time of a join over a generator or
+    # of base64's base 32 translated to Crockford's letters (timeit, Python 3.11).
+    return "".join([ALPHABET[number >> shift & 31] for shift in _SHIFTS])
 
 
 def shown(code: str) -> str:
