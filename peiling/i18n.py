@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, after_this_request, g, has_request_context, redirect, request
 from flask_babel import Babel
 from werkzeug.wrappers import Response
+
+from peiling.web import local_path
 
 DEFAULT = "nl"
 # Languages with a complete interface catalogue, in the order a switch lists them.
@@ -111,19 +112,9 @@ def direction(lang: str) -> str:
     return "rtl" if lang.split("_")[0] in RIGHT_TO_LEFT else "ltr"
 
 
-def _safe_target(target: str | None) -> str:
-    """Only a path on this site: never `//elsewhere`, `/\\elsewhere` or `https://elsewhere`
-    (browsers read a backslash as a slash and drop tabs and newlines)."""
-    target = (target or "").replace("\\", "/")
-    if any(ord(c) < 0x21 for c in target) or not target.startswith("/") or target[1:2] == "/":
-        return "/"
-    parts = urlsplit(target)
-    return "/" if parts.scheme or parts.netloc else target
-
-
 def switch(code: str) -> Response:
     """GET /taal/<code>?terug=/path: remember the interface language in a cookie."""
-    response = redirect(_safe_target(request.args.get("terug")), code=303)
+    response = redirect(local_path(request.args.get("terug")) or "/", code=303)
     if supported(code):
         response.set_cookie(
             COOKIE,

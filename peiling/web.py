@@ -249,6 +249,21 @@ def guard_request() -> None:
         csrf.protect(apply_exemptions=True)  # views marked @csrf.exempt aside
 
 
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None: never `//elsewhere`,
+    `/\\elsewhere` or `https://elsewhere`, for any redirect to a target taken from the URL.
+
+    Browsers read a backslash as a slash and drop tabs and newlines anywhere in a URL, so
+    a target with either, or with any other control character or a space, is refused rather
+    than cleaned: no link of ours has one.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 0x21 or c == "\x7f" for c in target):
+        return None
+    return target  # one slash and no second: neither a scheme nor a host can follow
+
+
 def refuse_nul(environ: WSGIEnvironment) -> None:
     """400 for a NUL byte in the path or query string: no URL of ours has one, and
     PostgreSQL refuses it in a text parameter (a DataError, which read as "database down")."""

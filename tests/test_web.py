@@ -6,7 +6,7 @@ import pytest
 from werkzeug.exceptions import BadRequest
 
 from peiling import create_app
-from peiling.web import parse_urlencoded
+from peiling.web import local_path, parse_urlencoded
 
 BODY = "a=1&b=twee+woorden&a=3&leeg=&c=%C3%A9"
 
@@ -104,3 +104,36 @@ def test_request_values_get_like_werkzeug() -> None:
     assert isinstance(request.args, Values) and isinstance(request.cookies, Values)
     assert request.args.get("taal") == "en" and request.args.get("bron") is None
     assert request.cookies.get("peiling_form") == "abc" and request.cookies.get("session") is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/analysis/", "/beheer/logboek?pagina=2", "/p/jongerenpeiling-demo?taal=en#vraag-3"],
+)
+def test_local_path_keeps_a_path_on_this_site(target: str) -> None:
+    assert local_path(target) == target
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        None,
+        "",
+        "analysis/",  # relative: resolved against whatever page the browser is on
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/x\\..\\..\\",
+        "/\t/evil.example",  # browsers drop the tab: //evil.example
+        "/\n/evil.example",
+        "/\r/evil.example",
+        " /analysis/",
+        "/analysis/ x",
+        "/\x00/evil.example",
+        "/\x7f/evil.example",
+        "javascript:alert(1)",
+        "/a\x1fb",
+    ],
+)
+def test_local_path_refuses_anything_a_browser_could_take_elsewhere(target: str | None) -> None:
+    assert local_path(target) is None

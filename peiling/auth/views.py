@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -18,7 +17,7 @@ from peiling.auth.models import User
 from peiling.auth.services import AccountError, change_password, record
 from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
-from peiling.web import error_page
+from peiling.web import error_page, local_path
 
 log = logging.getLogger(__name__)
 login_manager.login_view = "auth.login"
@@ -42,19 +41,7 @@ def load_user(user_id: str) -> User | None:
 
 def safe_next(target: str | None) -> str:
     """Only follow `next` to a path on this site, never to another host."""
-    if not target:
-        return url_for("analysis.index")
-    parts = urlsplit(target)
-    # Browsers read "/\\host" as "//host", so a backslash is as dangerous as a second slash.
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-        or "\\" in target
-    ):
-        return url_for("analysis.index")
-    return target
+    return local_path(target) or url_for("analysis.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
