@@ -41,6 +41,10 @@ def trust_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+    else:
+        from peiling.web import UntrustedForwarding
+
+        app.wsgi_app = UntrustedForwarding(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

@@ -299,6 +299,33 @@ class SecurityHeaders:
         return self.app(environ, start)
 
 
+class UntrustedForwarding:
+    """WSGI middleware without PROXY_COUNT: warn once per process when a request says it was
+    forwarded (X-Forwarded-For), and otherwise change nothing.
+
+    Behind a reverse proxy that nobody told Peiling about, every respondent seems to come
+    from the proxy's address, so a whole town shares one rate-limit count and gets 429s
+    once the limit is reached; this makes that visible in the log before it happens. A
+    client can send the header itself, which is why it is only a warning, once.
+    """
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+        self.warned = False
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        if not self.warned and "HTTP_X_FORWARDED_FOR" in environ:
+            self.warned = True
+            log.warning(
+                "a request came with X-Forwarded-For, but PEILING_PROXY_COUNT is 0: behind a"
+                " reverse proxy, set it to the number of proxies, or every client counts as"
+                " the proxy's address (one rate-limit count and one login throttle for all)"
+            )
+        return self.app(environ, start_response)
+
+
 def security_headers(app: Flask) -> list[tuple[str, str]]:
     """The headers every response of `app` carries (unless a view set its own)."""
     headers = list(SECURITY_HEADERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from werkzeug.exceptions import BadRequest
 
@@ -137,3 +139,42 @@ def test_local_path_keeps_a_path_on_this_site(target: str) -> None:
 )
 def test_local_path_refuses_anything_a_browser_could_take_elsewhere(target: str | None) -> None:
     assert local_path(target) is None
+
+
+def _client_seen_by(app):  # type: ignore[no-untyped-def]
+    """A test client of `app` with a route that answers the client address the app saw."""
+    from flask import request
+
+    app.add_url_rule("/test-address", "test_address", lambda: request.remote_addr or "")
+    return app.test_client()
+
+
+FORWARDED = {"X-Forwarded-For": "203.0.113.7"}
+
+
+def _proxy_warnings(caplog) -> list[logging.LogRecord]:  # type: ignore[no-untyped-def]
+    return [r for r in caplog.records if "PEILING_PROXY_COUNT" in r.getMessage()]
+
+
+def test_forwarded_request_without_proxy_count_is_warned_about_once(bare_app, caplog) -> None:  # type: ignore[no-untyped-def]
+    client = _client_seen_by(bare_app)
+    with caplog.at_level(logging.WARNING, logger="peiling.web"):
+        client.get("/test-address")
+        assert not _proxy_warnings(caplog)  # no forwarding header: nothing to say
+        first = client.get("/test-address", headers=FORWARDED)
+        second = client.get("/test-address", headers=FORWARDED)
+    assert len(_proxy_warnings(caplog)) == 1
+    # Only a warning: the header is not believed, the request is served as before.
+    assert first.get_data(as_text=True) == second.get_data(as_text=True) == "127.0.0.1"
+
+
+def test_forwarded_request_behind_the_configured_proxies_is_not_warned_about(
+    tmp_path, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PEILING_INSTANCE_PATH", str(tmp_path))
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "PROXY_COUNT": 1}
+    client = _client_seen_by(create_app(config))
+    with caplog.at_level(logging.WARNING, logger="peiling.web"):
+        reply = client.get("/test-address", headers=FORWARDED)
+    assert reply.get_data(as_text=True) == "203.0.113.7"
+    assert not _proxy_warnings(caplog)
