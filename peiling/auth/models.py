@@ -101,3 +101,18 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EndedSession(db.Model):
+    """A staff session ended by logging out, kept until it would have expired anyway.
+
+    Sessions live in a signed cookie, so logging out clears only this browser's copy; a copy
+    taken earlier would stay valid. Each login gets a random id (auth/sessions.py), and a
+    session whose id is listed here is refused. Only a SHA-256 of the id is kept.
+    """
+
+    __tablename__ = "ended_session"
+
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The end of the session's absolute lifetime, after which `flask purge` deletes the row.
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from peiling.auth import bp
+from peiling.auth import bp, sessions
 from peiling.auth.forms import LoginForm, PasswordForm
 from peiling.auth.models import User
 from peiling.auth.services import AccountError, change_password, record
@@ -36,6 +36,8 @@ def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(ident))
     if user is None or (user.session_version or 0) != int(version):
         return None
+    if not sessions.valid(db.session, session, current_app.permanent_session_lifetime):
+        return None
     return user
 
 
@@ -59,6 +61,7 @@ def login() -> ResponseReturnValue:
         if user is not None and user.active and user.check_password(form.password.data or ""):
             session.clear()  # no state from before the login survives it
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+            sessions.begin(session)  # and no later than that after this login
             login_user(user)
             record(db.session, user, "login")
             db.session.commit()
@@ -78,6 +81,9 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    # Ends the session itself, not only this browser's copy of its cookie.
+    sessions.end(db.session, session, current_app.permanent_session_lifetime)
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Je bent uitgelogd."))
