@@ -6,10 +6,12 @@ Requests per second on a shared machine drift by tens of percent from one round 
 next; the number of instructions a request runs does not. This counts, in-process (each
 request handed straight to the WSGI app, without a web server), the user-space instructions
 of one complete submission of the demo poll (on the bench's PostgreSQL schema, with Redis
-counting it, as in `make bench`) and of one hello world request. Each is counted twice,
-with a short and a longer series of requests, and the difference divided by the extra
-requests, so that start-up and imports drop out. About three minutes; the figures repeat
-within a few percent.
+counting it, as in `make bench`), of the same POST to the floor (bench/floor.py: only the
+count and the store statement) and of one hello world request. Submission minus floor is
+Peiling's own work: form token, validation, removal code, cookies, its hooks. Each is
+counted twice, with a short and a longer series of requests, and the difference divided by
+the extra requests, so that start-up and imports drop out. About five minutes; the figures
+repeat within a few percent.
 
 It leaves out what a load run also pays: gunicorn, PostgreSQL, Redis, the kernel and the
 caches other processes take, so its ratio is not the throughput ratio of `make bench`; it
@@ -19,6 +21,7 @@ tells whether a change made a request cheaper, which a noisy throughput run cann
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import secrets
@@ -31,7 +34,7 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from bench.database import ROOT, bench_database
+from bench.database import REDIS_URL, ROOT, BenchDatabase, bench_database
 from bench.page import session_and_csrf
 from bench.respondent import FORM_PATH, submission_body
 
@@ -59,8 +62,11 @@ def child(kind: str, count: int) -> None:
         return
     from peiling import create_app
 
-    app = create_app()
-    cookie, csrf = session_and_csrf(app.test_client(use_cookies=False))
+    peiling = create_app()
+    cookie, csrf = session_and_csrf(peiling.test_client(use_cookies=False))
+    app: Any = peiling
+    if kind == "floor":
+        from bench.floor import app
     # The body without its token is built once, as the load script does: only the work of
     # the app is counted, not urlencode's.
     stem = f"{submission_body(csrf)}&token=instructions-{secrets.token_hex(6)}-"
@@ -109,6 +115,27 @@ def per_request(kind: str, env: dict[str, str], workdir: Path) -> float:
     return (_count(kind, LONG, env, workdir) - _count(kind, SHORT, env, workdir)) / (LONG - SHORT)
 
 
+def floor_environment(bench: BenchDatabase, workdir: Path) -> dict[str, str]:
+    """What bench/floor.py needs: a real submission's statement parameters, recorded here."""
+    from bench.floor import record_parameters
+    from peiling import create_app
+    from peiling.database import dispose_engines
+
+    os.environ.update(bench.env)
+    app = create_app()
+    try:
+        parameters = record_parameters(app)
+    finally:
+        dispose_engines(app)
+    path = workdir / "floor-parameters.json"
+    path.write_text(json.dumps(parameters), encoding="utf-8")
+    return {
+        "BENCH_FLOOR_PARAMETERS": str(path),
+        "BENCH_FLOOR_SCHEMA": bench.schema,
+        "BENCH_REDIS_URL": REDIS_URL,
+    }
+
+
 def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: run `make bench-instructions`, which installs it.")
@@ -118,12 +145,17 @@ def main() -> int:
     with bench_database() as bench, tempfile.TemporaryDirectory() as tmp:
         env.update(bench.env)
         workdir = Path(tmp)
+        env.update(floor_environment(bench, workdir))
         submission = per_request("submission", env, workdir)
+        floor = per_request("floor", env, workdir)
         hello = per_request("hello", env, workdir)
     print("Instructions per request, in-process, counted by callgrind (user space only):")
     print(f"   complete submission of the demo poll:  {submission / 1e6:6.3f} M")
+    print(f"   the same POST to the floor:            {floor / 1e6:6.3f} M")
     print(f"   hello world:                           {hello / 1e6:6.3f} M")
     print(f"   ratio hello / submission:              {hello / submission:6.3f}")
+    print(f"   ratio hello / floor:                   {hello / floor:6.3f}")
+    print(f"   submission - floor (Peiling's own):    {(submission - floor) / 1e6:6.3f} M")
     print("   (no web server, database, Redis or kernel: not the throughput ratio of make bench)")
     return 0
 
