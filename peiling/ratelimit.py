@@ -93,9 +93,6 @@ class ScriptConnection:
             local.connection, local.pid, local.unread = self._make(), os.getpid(), False
         return local.connection
 
-    def count(self, keys: tuple[str, ...], args: tuple[int, ...]) -> int:
-        return self.receive(self.send(keys, args), keys, args)
-
     def send(self, keys: tuple[str, ...], args: tuple[int, ...]) -> Any:
         """Send the script for `keys`; return the connection to `receive()` its answer on."""
         conn = self._connection()
