@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run worker test bench bench-instructions loadtest lint format screenshots translations chromium libreoffice wrk valgrind clean
+.PHONY: run worker test bench bench-instructions bench-parts loadtest lint format screenshots translations chromium libreoffice wrk valgrind clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(VENV)/.installed-test wrk
 ## by valgrind: unlike requests per second, they do not drift with the machine (3 minutes)
 bench-instructions: $(VENV)/.installed-test valgrind
 	$(BIN)/python -m bench.instructions
+
+## bench-parts: the same, plus what each part of Peiling's own work on a submission costs
+## (each switched off in turn, bench/parts.py; about fifteen minutes)
+bench-parts: $(VENV)/.installed-test valgrind
+	$(BIN)/python -m bench.instructions --parts
 
 ## loadtest: load and fault tests against gunicorn on loopback: 200 respondents for 60 s on
 ## PostgreSQL, SQLite, PostgreSQL stopped mid-load, workers killed, Redis killed, two

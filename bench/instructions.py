@@ -16,6 +16,10 @@ repeat within a few percent.
 It leaves out what a load run also pays: gunicorn, PostgreSQL, Redis, the kernel and the
 caches other processes take, so its ratio is not the throughput ratio of `make bench`; it
 tells whether a change made a request cheaper, which a noisy throughput run cannot.
+
+With `--parts` (`make bench-parts`, about fifteen minutes) it also counts the submission
+with each part of Peiling's own work switched off in turn (bench/parts.py), and with all of
+them off: what each part costs, and what is left beside the floor.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +56,9 @@ def _serve(app: Any, environ: dict[str, Any], body: bytes, expected: str) -> Non
     assert status.startswith(expected), status  # noqa: S101 - a bench's own check
 
 
-def child(kind: str, count: int) -> None:
-    """Run `count` requests (after a warm-up) in this process: what valgrind counts."""
+def child(kind: str, count: int, parts_off: list[str] | None = None) -> None:
+    """Run `count` requests (after a warm-up) in this process: what valgrind counts; a
+    submission with `parts_off` switched off (bench/parts.py) when given."""
     if kind == "hello":
         from bench.hello import app as hello
 
@@ -60,6 +66,10 @@ def child(kind: str, count: int) -> None:
         for _ in range(WARM_UP + count):
             _serve(hello, environ, b"", "200")
         return
+    if parts_off:
+        from bench.parts import switch_off
+
+        switch_off(parts_off)
     from peiling import create_app
 
     peiling = create_app()
@@ -83,9 +93,10 @@ def child(kind: str, count: int) -> None:
         _serve(app, environ, body, "303")  # every one stored, or the bench stops
 
 
-def _count(kind: str, count: int, env: dict[str, str], workdir: Path) -> int:
-    """User-space instructions of a child process running `count` requests of `kind`."""
-    out = workdir / f"callgrind-{kind}-{count}.out"
+def _count(kind: str, count: int, env: dict[str, str], workdir: Path, parts_off: str = "") -> int:
+    """User-space instructions of a child process running `count` requests of `kind`
+    (`parts_off`: comma-separated names of bench/parts.py, switched off)."""
+    out = workdir / f"callgrind-{kind}-{count}-{parts_off.replace(',', '+')}.out"
     done = subprocess.run(
         [
             "valgrind",
@@ -97,6 +108,7 @@ def _count(kind: str, count: int, env: dict[str, str], workdir: Path) -> int:
             "--child",
             kind,
             str(count),
+            parts_off,
         ],
         cwd=ROOT,
         env=env,
@@ -111,8 +123,9 @@ def _count(kind: str, count: int, env: dict[str, str], workdir: Path) -> int:
     return int(found.group(1))
 
 
-def per_request(kind: str, env: dict[str, str], workdir: Path) -> float:
-    return (_count(kind, LONG, env, workdir) - _count(kind, SHORT, env, workdir)) / (LONG - SHORT)
+def per_request(kind: str, env: dict[str, str], workdir: Path, parts_off: str = "") -> float:
+    long = _count(kind, LONG, env, workdir, parts_off)
+    return (long - _count(kind, SHORT, env, workdir, parts_off)) / (LONG - SHORT)
 
 
 def floor_environment(bench: BenchDatabase, workdir: Path) -> dict[str, str]:
@@ -136,7 +149,37 @@ def floor_environment(bench: BenchDatabase, workdir: Path) -> dict[str, str]:
     }
 
 
-def main() -> int:
+def parts_report(submission: float, floor: float, env: dict[str, str], workdir: Path) -> list[str]:
+    """Each part of Peiling's own work (bench/parts.py): the submission counted with it
+    switched off, and with all of them off. Counts do not depend on the machine's load,
+    so the children run side by side, one per CPU."""
+    from bench.parts import PARTS
+
+    runs = [*PARTS, ",".join(PARTS)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        without = dict(
+            zip(
+                runs,
+                pool.map(lambda off: per_request("submission", env, workdir, off), runs),
+                strict=True,
+            )
+        )
+    own = submission - floor
+    lines = ["Peiling's own work, part by part (the submission with that part switched off):"]
+    for name, (description, _replace) in PARTS.items():
+        saved = submission - without[name]
+        lines.append(f"   {description:<44} {saved / 1e3:7.0f} K  {saved / own:4.0%}")
+    rest = without[runs[-1]] - floor
+    lines.append(
+        f"   {'all of them off: saved':<44} {(submission - without[runs[-1]]) / 1e3:7.0f} K"
+    )
+    lines.append(
+        f"   {'left beside the floor (everything else)':<44} {rest / 1e3:7.0f} K  {rest / own:4.0%}"
+    )
+    return lines
+
+
+def main(parts: bool = False) -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: run `make bench-instructions`, which installs it.")
         return 2
@@ -149,6 +192,7 @@ def main() -> int:
         submission = per_request("submission", env, workdir)
         floor = per_request("floor", env, workdir)
         hello = per_request("hello", env, workdir)
+        by_part = parts_report(submission, floor, env, workdir) if parts else []
     print("Instructions per request, in-process, counted by callgrind (user space only):")
     print(f"   complete submission of the demo poll:  {submission / 1e6:6.3f} M")
     print(f"   the same POST to the floor:            {floor / 1e6:6.3f} M")
@@ -157,11 +201,13 @@ def main() -> int:
     print(f"   ratio hello / floor:                   {hello / floor:6.3f}")
     print(f"   submission - floor (Peiling's own):    {(submission - floor) / 1e6:6.3f} M")
     print("   (no web server, database, Redis or kernel: not the throughput ratio of make bench)")
+    for line in by_part:
+        print(line)
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        child(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), [p for p in sys.argv[4].split(",") if p])
     else:
-        sys.exit(main())
+        sys.exit(main(parts="--parts" in sys.argv[1:]))
