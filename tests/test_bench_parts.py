@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.datastructures import Headers
 
 from bench import parts
 from bench.page import session_and_csrf
@@ -49,24 +50,20 @@ def switched(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[F
             definition.clear_cache()
 
 
-def _post(app: Flask, token: str, **changed: str) -> tuple[int, dict[str, list[str]], str]:
+def _post(app: Flask, token: str, **changed: str) -> tuple[int, Headers, str]:
+    """A complete submission of the demo poll, with the fields in `changed` replaced."""
     client = app.test_client(use_cookies=False)
     cookie, csrf = session_and_csrf(client)
-    fields = [
-        (name, changed.pop(name) if name in changed else value)
-        for name, value in submission_fields(csrf, token)
-    ]
-    assert not changed, f"not a field of a submission: {changed}"
+    fields = submission_fields(csrf, token)
+    assert set(changed) <= {name for name, _value in fields}, changed
+    fields = [(name, changed.get(name, value)) for name, value in fields]
     response = client.post(
         FORM_PATH,
         data=urlencode(fields),
         content_type="application/x-www-form-urlencoded",
         headers={"Cookie": cookie},
     )
-    headers: dict[str, list[str]] = {}
-    for name, value in response.headers.items():
-        headers.setdefault(name.lower(), []).append(value)
-    return response.status_code, headers, response.get_data(as_text=True)
+    return response.status_code, response.headers, response.get_data(as_text=True)
 
 
 def _stored(app: Flask, token: str) -> sa.Row | None:
@@ -98,7 +95,7 @@ def _part_is_off(app: Flask, name: str) -> bool:
     first_token, token = "parts-token-00000000000001", "parts-token-00000000000002"
     status, headers, _html = _post(app, first_token)
     first = _stored(app, first_token)
-    assert status == 303 and headers["location"][0].endswith(THANKS_PATH) and first is not None
+    assert status == 303 and headers["Location"].endswith(THANKS_PATH) and first is not None
     if name == "guard":
         status, _headers, _html = _post(app, token, csrf_token="not-a-valid-token")
         return status == 303 and _stored(app, token) is not None
@@ -113,9 +110,9 @@ def _part_is_off(app: Flask, name: str) -> bool:
     if name == "removal":
         return bool(first.removal_hash == first_token[-12:])
     if name == "cookies":
-        return "set-cookie" not in headers
+        return "Set-Cookie" not in headers
     if name == "security-headers":
-        return "content-security-policy" not in headers
+        return "Content-Security-Policy" not in headers
     if name == "language":
         status, _headers, html = _post(app, token, taal="en", q_cijfer="11")
         assert status == 422 and _stored(app, token) is None
