@@ -106,27 +106,32 @@ def generate(
         moment = when or now + timedelta(seconds=rng.randint(0, 30 * 86400))
         responses.append((rid, survey_id, secrets.token_hex(16), place, age, None, "nl",
                           moment))  # fmt: skip
-        answers.append((rid, survey_id, ids["leeftijd"], None, place, float(age), None))
-        answers.append((rid, survey_id, ids["gemeente"], None, place, None, place))
+        # (question, option, number, text) in the order a submission stores them; each
+        # row is keyed by (response_id, position), numbered below as the store does.
+        given: list[tuple[int, int | None, float | None, str | None]] = [
+            (ids["leeftijd"], None, float(age), None),
+            (ids["gemeente"], None, None, place),
+        ]
         for i in range(1, SINGLE + 1):
             code = f"enkel{i}"
-            answers.append((rid, survey_id, ids[code], rng.choice(option_ids[code]), place,
-                            None, None))  # fmt: skip
+            given.append((ids[code], rng.choice(option_ids[code]), None, None))
         for i in range(1, MULTI + 1):
             code = f"meer{i}"
-            picks = rng.sample(option_ids[code], rng.randint(1, 3))
+            # in the questionnaire's order, as a browser posts ticked boxes
+            picks = sorted(
+                rng.sample(option_ids[code], rng.randint(1, 3)), key=option_ids[code].index
+            )
             for k, option in enumerate(picks):  # the first pick marks the respondent
-                answers.append((rid, survey_id, ids[code], option, place, 1.0 if k == 0 else None,
-                                None))  # fmt: skip
+                given.append((ids[code], option, 1.0 if k == 0 else None, None))
         for code in ("cijfer1", "cijfer2"):
-            answers.append((rid, survey_id, ids[code], None, place, float(rng.randint(1, 10)),
-                            None))  # fmt: skip
+            given.append((ids[code], None, float(rng.randint(1, 10)), None))
         for code in ("janee", "eens"):
-            answers.append((rid, survey_id, ids[code], rng.choice(option_ids[code]), place,
-                            None, None))  # fmt: skip
+            given.append((ids[code], rng.choice(option_ids[code]), None, None))
         if rng.random() < 0.2:
-            answers.append((rid, survey_id, ids["opmerking"], None, place, None,
-                            "Meer te doen in de zomer, graag iets bij het meer."))  # fmt: skip
+            given.append((ids["opmerking"], None, None,
+                          "Meer te doen in de zomer, graag iets bij het meer."))  # fmt: skip
+        for position, (question, option, number, text) in enumerate(given):
+            answers.append((rid, position, survey_id, question, option, place, number, text))
         if len(answers) >= CHUNK * 20 or n == count - 1:
             _store(engine, responses, answers)
             responses, answers = [], []
@@ -166,8 +171,8 @@ def without_indexes(engine: sa.Engine) -> Iterator[None]:
 
 RESPONSE_COLUMNS = ("id", "survey_id", "submission_token", "municipality_code", "age", "source",
                     "language", "submitted_at")  # fmt: skip
-ANSWER_COLUMNS = ("response_id", "survey_id", "question_id", "option_id", "municipality_code",
-                  "value_number", "value_text")  # fmt: skip
+ANSWER_COLUMNS = ("response_id", "position", "survey_id", "question_id", "option_id",
+                  "municipality_code", "value_number", "value_text")  # fmt: skip
 
 
 def _store(engine: sa.Engine, responses: list[tuple], answers: list[tuple]) -> None:  # type: ignore[type-arg]
@@ -189,7 +194,7 @@ def _store(engine: sa.Engine, responses: list[tuple], answers: list[tuple]) -> N
                 [(*r[:7], r[7].isoformat(sep=" ")) for r in responses],
             )
             raw.executemany(  # type: ignore[union-attr]
-                f"INSERT INTO answer ({', '.join(ANSWER_COLUMNS)}) VALUES ({marks(7)})",  # noqa: S608
+                f"INSERT INTO answer ({', '.join(ANSWER_COLUMNS)}) VALUES ({marks(8)})",  # noqa: S608
                 answers,
             )
 
