@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from bench import analysis
@@ -123,3 +124,40 @@ def test_the_analysis_bench_runs_and_leaves_nothing_behind() -> None:
     assert "Traceback" not in done.stderr
     if PG_URL:
         assert _bench_schemas() == before
+
+
+CHILD = """
+import resource, sys
+from bench.analysis import peak_rss_mb
+held = bytearray(int(sys.argv[1]) * 2**20)
+held[::4096] = b"x" * len(held[::4096])  # touch every page: resident, not just reserved
+print(peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _child_peaks(megabytes: int) -> tuple[float, float]:
+    """A child that holds `megabytes`: its peak by peak_rss_mb() and by ru_maxrss."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", CHILD, str(megabytes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    own, inherited = done.stdout.split()
+    return float(own), float(inherited)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux's /proc only")
+def test_a_workbook_childs_peak_memory_is_its_own() -> None:
+    # The parent (this test) holds 400 MB while it starts the child: ru_maxrss reports
+    # that as the child's peak, which would hide how much a workbook itself needs.
+    held = bytearray(400 * 2**20)
+    held[::4096] = b"x" * len(held[::4096])
+    own, inherited = _child_peaks(0)
+    assert inherited >= 400
+    assert own < 200
+    own_with_more, _ = _child_peaks(250)  # and a child's own use shows in full
+    assert own_with_more >= own + 250
+    del held
