@@ -159,6 +159,9 @@ def test_a_workbook_childs_peak_memory_is_its_own() -> None:
     own, inherited = _child_peaks(0)
     assert inherited >= 400
     assert own < 200
-    own_with_more, _ = _child_peaks(250)  # and a child's own use shows in full
-    assert own_with_more >= own + 250
+    # And a child's own use shows in full. Two children's baselines (imports, allocator)
+    # differ by a few pages from run to run, so allow 10 MB of the 250 for that: an
+    # inherited or missed peak is off by hundreds.
+    own_with_more, _ = _child_peaks(250)
+    assert own_with_more >= own + 240
     del held
