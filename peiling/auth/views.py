@@ -46,6 +46,15 @@ def safe_next(target: str | None) -> str:
     return local_path(target) or url_for("analysis.index")
 
 
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """The bare address: respondents come in through a poll's own address, so whoever
+    opens this is staff, sent to the start page after login (or to the login first)."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(None))
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     form = LoginForm()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -228,12 +228,31 @@ def _render(
 
 @bp.get("/p/<slug>")
 def form(slug: str) -> ResponseReturnValue:
+    if slug != slug.lower():
+        return _to_form_address(slug)
     defn = _load(slug)
     if _already_responded(defn):
         return _status_page("already", defn)
     raw: dict[str, list[str]] = {}
     token = secrets.token_urlsafe(24)
     return _render(defn, first_page(defn, raw), raw, token, clean_source(request.args.get("bron")))
+
+
+@bp.get("/p/<slug>/")
+def form_with_slash(slug: str) -> ResponseReturnValue:
+    return _to_form_address(slug)
+
+
+def _to_form_address(slug: str) -> ResponseReturnValue:
+    """Redirect a poll's address as typed from a poster or flyer (capitals, a trailing
+    slash) to the form, keeping the query string (the source, the language).
+
+    Slugs are lower case (importer.SLUG_RE), so this is never a different survey; an
+    unknown one gets its "not found" at the form's own address.
+    """
+    return redirect(
+        url_for(".form", slug=slug.lower(), **request.args.to_dict(flat=False)), code=308
+    )
 
 
 @bp.post("/p/<slug>")

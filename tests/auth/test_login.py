@@ -42,6 +42,16 @@ def test_login_and_logout(client, staff) -> None:  # type: ignore[no-untyped-def
     assert client.get("/analysis/").status_code == 302
 
 
+def test_the_bare_address_leads_to_the_login_then_to_the_start_page(client, staff) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/")
+    assert first.status_code == 302 and first.headers["Location"] == "/login"
+    assert client.get(first.headers["Location"]).status_code == 200
+    login(client, *staff)
+    after = client.get("/")
+    assert after.status_code == 302 and after.headers["Location"] == "/analysis/"
+    assert client.get("/analysis/").status_code == 200
+
+
 def test_wrong_password_is_refused(client, staff) -> None:  # type: ignore[no-untyped-def]
     response = login(client, staff[0], "fout")
     assert response.status_code == 422

@@ -158,6 +158,37 @@ def test_unknown_survey_is_404(client) -> None:  # type: ignore[no-untyped-def]
     assert "Deze peiling bestaat niet" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("typed", "query"),
+    [
+        ("jongerenpeiling-demo/", ""),
+        ("Jongerenpeiling-Demo", ""),
+        ("JONGERENPEILING-DEMO/", "?bron=poster&taal=en"),
+    ],
+)
+def test_an_address_typed_from_a_poster_reaches_the_form(client, demo_survey, typed, query) -> None:  # type: ignore[no-untyped-def]
+    assert demo_survey.slug == "jongerenpeiling-demo"
+    response = client.get(f"/p/{typed}{query}")
+    assert response.status_code == 308
+    assert response.headers["Location"] == f"/p/jongerenpeiling-demo{query}"
+    form = client.get(response.headers["Location"])
+    assert form.status_code == 200
+    assert 'action="/p/jongerenpeiling-demo' in form.get_data(as_text=True)
+    if query:  # the source and the language asked for survive the redirect
+        html = form.get_data(as_text=True)
+        assert 'name="bron" value="poster"' in html and '<html lang="en"' in html
+
+
+def test_only_the_form_is_forgiving_about_its_address(client, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    unknown = client.get("/p/Bestaat-Niet/")
+    assert unknown.status_code == 308 and unknown.headers["Location"] == "/p/bestaat-niet"
+    assert client.get(unknown.headers["Location"]).status_code == 404
+    # A form posts to its own address; a post elsewhere is refused, never redirected
+    # (a 308 would make the browser send her answers again, to a guessed address).
+    assert client.post(f"/p/{demo_survey.slug}/", data={"x": "y"}).status_code == 405
+    assert client.get(f"/p/{demo_survey.slug}/bedankt/").status_code == 404
+
+
 def test_double_submit_and_refresh_store_one_response(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
     r = respondent(demo_survey.slug)
     assert complete(r).status_code == 303
