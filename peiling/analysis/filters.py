@@ -52,11 +52,18 @@ class Filters:
         return bool(self.age_band or self.source or self.date_from or self.date_to)
 
 
+# Before and after every response, and a datetime still after the step to and from Dutch
+# time: year 1 or 9999 (which a date field lets one type) would overflow it. Clamped, not
+# ignored: "from 9999-12-31" still means nothing yet, "until 9999-12-31" everything.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 1, 1)
+
+
 def _day(value: Any) -> date | None:
     try:
-        return date.fromisoformat(str(value)) if value else None
+        day = date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+    return None if day is None else min(max(day, EARLIEST_DAY), LATEST_DAY)
 
 
 def visible_municipalities(scope: Scope, filters: Filters) -> frozenset[str] | None:

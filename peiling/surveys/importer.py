@@ -23,6 +23,7 @@ from peiling.surveys.models import (
     SurveyStatus,
 )
 
+MOMENT_YEARS = (1900, 8999)  # opens_at and closes_at
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 OPERATORS = ("equals", "in", "not")
@@ -139,6 +140,20 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
             _(
                 "veld '%(key)s' is geen datum en tijd (ISO 8601): %(value)s",
                 key=key,
+                value=repr(value),
+            ),
+        )
+        return None
+    # Year 1 or 9999 parses, and PostgreSQL stores it, but in UTC it can fall outside what
+    # Python's datetime holds: every later read of the survey would fail.
+    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+        checker.fail(
+            _("vragenlijst"),
+            _(
+                "veld '%(key)s' moet tussen de jaren %(first)d en %(last)d liggen: %(value)s",
+                key=key,
+                first=MOMENT_YEARS[0],
+                last=MOMENT_YEARS[1],
                 value=repr(value),
             ),
         )

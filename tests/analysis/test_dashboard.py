@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import date
 
 from peiling.analysis.filters import Filters
 from peiling.analysis.results import results
@@ -81,6 +82,24 @@ def test_filters_narrow_the_page(app, demo_survey, logged_in) -> None:  # type: 
         as_text=True
     )
     assert "11 antwoorden" in html  # malformed filters are ignored, not an error
+
+
+def test_calendar_edge_dates_filter_instead_of_failing(app, demo_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    # Year 1 and 9999 overflowed the step to and from Dutch time: a 500 on both pages.
+    store(app, demo_survey, [short_form("15", "GM0114")] * 5)
+    client = logged_in("researcher")
+    for page in ("", "open"):
+        url = f"/analysis/{demo_survey.slug}/{page}"
+        everything = client.get(f"{url}?van=0001-01-01&tot=9999-12-31")
+        assert everything.status_code == 200
+        nothing = client.get(f"{url}?van=9999-12-31")
+        assert nothing.status_code == 200
+        if not page:
+            assert "5 antwoorden" in everything.get_data(as_text=True)
+            assert "5 antwoorden" not in nothing.get_data(as_text=True)
+    assert Filters.from_args({"van": "0001-01-01", "tot": "9999-12-31"}) == Filters(
+        date_from=date(1900, 1, 1), date_to=date(9000, 1, 1)
+    )
 
 
 def test_labels_are_escaped_in_tables_and_charts(app, make_survey, logged_in) -> None:  # type: ignore[no-untyped-def]

@@ -82,6 +82,24 @@ def test_an_invalid_edit_explains_and_keeps_what_was_typed(app, logged_in, make_
     assert definition(app, "fouten")["pages"][0]["questions"][0]["type"] == "short_text"
 
 
+def test_a_date_in_year_one_or_9999_is_refused(app, logged_in, make_survey) -> None:  # type: ignore[no-untyped-def]
+    # A date field takes year 1 or 9999; stored, it was outside Python's datetime in UTC
+    # on PostgreSQL, and every page that read the survey failed.
+    make_survey(slug="jaartal", status="draft", title="Jaartal")
+    client = logged_in("researcher")
+    csrf = csrf_of(client.get("/ontwerp/jaartal").get_data(as_text=True))
+    for key, value in (("opens_at", "0001-01-01T00:00"), ("closes_at", "9999-12-31T23:59")):
+        posted = client.post(
+            "/ontwerp/jaartal/instellingen",
+            data={"csrf_token": csrf, "title": "Jaartal", key: value},
+        )
+        shown = client.get(posted.headers["Location"]).get_data(as_text=True)
+        assert f"veld &#39;{key}&#39; moet tussen de jaren 1900 en 8999 liggen" in shown
+        assert key not in definition(app, "jaartal")
+    assert client.get("/ontwerp/").status_code == 200
+    assert "Jaartal" in client.get("/ontwerp/").get_data(as_text=True)
+
+
 def test_deleting_an_answered_question_is_refused_on_the_page(
     app, logged_in, demo_survey, respondent
 ) -> None:  # type: ignore[no-untyped-def]

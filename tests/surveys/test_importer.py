@@ -90,6 +90,15 @@ def base(**fields):  # type: ignore[no-untyped-def]
         (base(kind="enquete"), "vragenlijst: veld 'kind' heeft onbekende waarde 'enquete'"),
         (base(status="live"), "vragenlijst: veld 'status' heeft onbekende waarde 'live'"),
         (base(opens_at="morgen"), "vragenlijst: veld 'opens_at' is geen datum"),
+        # Valid ISO 8601, but in UTC outside Python's datetime: stored, it broke every read.
+        (
+            base(opens_at="0001-01-01T00:00:00+01:00"),
+            "vragenlijst: veld 'opens_at' moet tussen de jaren 1900 en 8999 liggen",
+        ),
+        (
+            base(closes_at="9999-12-31T23:59:59-01:00"),
+            "vragenlijst: veld 'closes_at' moet tussen de jaren 1900 en 8999 liggen",
+        ),
         (base(age_min=30, age_max=20), "leeftijdsgrenzen kloppen niet"),
         (base(colour="red"), "vragenlijst: onbekend veld 'colour'"),
         (base(pages=[]), "veld 'pages' moet een lijst met minstens één pagina zijn"),
