@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from peiling.geo import Municipality, Region
 from peiling.i18n import N_
 from peiling.surveys import translation
+from peiling.surveys.answers import CONTROL_RE
 from peiling.surveys.models import (
     Option,
     Page,
@@ -187,6 +189,13 @@ def build_survey(session: Session, data: Any) -> Survey:
     if not isinstance(data, dict):
         raise DefinitionError([_("het bestand moet een JSON-object bevatten")])
     where = _("vragenlijst")
+    # Before anything is looked up: PostgreSQL refuses a NUL in any text parameter.
+    controlled = [
+        _("veld '%(path)s' bevat een stuurteken (zoals NUL); haal het weg", path=path)
+        for path in _with_control_characters(data)
+    ]
+    if controlled:
+        raise DefinitionError([f"{where}: {problem}" for problem in controlled])
     for key in sorted(set(data) - SURVEY_KEYS):
         checker.fail(where, _("onbekend veld '%(key)s'", key=key))
     slug = checker.text(data, "slug", where, limit=80)
@@ -230,6 +239,24 @@ def build_survey(session: Session, data: Any) -> Survey:
     return survey
 
 
+def _with_control_characters(data: Any, path: str = "") -> Iterator[str]:
+    """The place of every key or text in `data` holding a control character (tab and
+    line breaks aside), e.g. `pages[0].questions[2].text`."""
+    if isinstance(data, str):
+        if CONTROL_RE.search(data):
+            yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            if CONTROL_RE.search(str(key)):
+                yield here
+            else:
+                yield from _with_control_characters(value, here)
+    elif isinstance(data, list):
+        for n, value in enumerate(data):
+            yield from _with_control_characters(value, f"{path}[{n}]")
+
+
 def _translations(
     checker: _Checker, raw: dict[str, Any], kind: str, where: str
 ) -> translation.Translations | None:
@@ -266,7 +293,7 @@ def _build_page(
         checker.fail(where, _("onbekend veld '%(key)s'", key=key))
     page = Page(
         position=page_no - 1,
-        title=checker.text(raw, "title", where, required=False),
+        title=checker.text(raw, "title", where, required=False, limit=200),
         survey=survey,
         translations=_translations(checker, raw, "page", where),
     )

@@ -226,6 +226,44 @@ def test_the_same_posts_with_a_valid_token_are_not_refused(app, logged_in, world
         assert snapshot(app) != before, endpoint
 
 
+@pytest.mark.parametrize("endpoint", [*STAFF_POSTS, "auth.login", "panel.signup"])
+def test_a_nul_in_a_posted_field_is_refused_before_any_view(
+    app, accounts, logged_in, world, endpoint: str
+) -> None:  # type: ignore[no-untyped-def]
+    """With a valid token, a NUL in the fields is a 400, nothing changed: PostgreSQL would
+    refuse it in a text parameter (a DataError, shown as "database down"), SQLite would
+    store it."""
+    public = endpoint in ("auth.login", "panel.signup")
+    client = logged_in("anonymous" if public else ROLE.get(endpoint, "researcher"))
+    url = url_of(app, endpoint, world)
+    page = {"auth.login": "/login", "panel.signup": url, "admin.users": url}.get(
+        endpoint, f"/ontwerp/{world['survey']}"
+    )
+    csrf = csrf_of(client.get(page).get_data(as_text=True))
+    data = {name: f"{value}\x00" for name, value in FIELDS.items()}
+    data["csrf_token"] = csrf
+    before = snapshot(app)
+    if endpoint in UPLOAD_ENDPOINTS:
+        files = {"bestand": (io.BytesIO(b"gemeentecode;email\nGM0014;a@b.nl\n"), "x.csv")}
+        response = client.post(url, data={**data, **files}, content_type="multipart/form-data")
+    else:
+        response = client.post(url, data=data)
+    assert response.status_code == 400, (endpoint, response.status_code)
+    assert "Er ging iets mis met je verzoek" in response.get_data(as_text=True)
+    assert snapshot(app) == before, endpoint
+
+
+def test_the_public_form_explains_a_nul_and_keeps_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    """The control: the respondents' form validates its fields itself, so a NUL there is
+    an error next to the field with everything kept, not a 400."""
+    r = respondent(demo_survey.slug)
+    r.open()
+    shown = r.post(0, {"q_leeftijd": "17\x00", "q_gemeente": "GM0106\x00"})
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 422 and "Er zijn nog 2 problemen" in html
+    assert 'name="q_leeftijd" class="short" value="17' in html
+
+
 # ---------------------------------------------------------------- SQL injection
 
 SQL = ["'", "\"", "' OR 1=1--", "' OR '1'='1", "GM0114' OR '1'='1", "1; DROP TABLE response--",

@@ -100,6 +100,17 @@ def base(**fields):  # type: ignore[no-untyped-def]
             "vragenlijst: veld 'closes_at' moet tussen de jaren 1900 en 8999 liggen",
         ),
         (base(age_min=30, age_max=20), "leeftijdsgrenzen kloppen niet"),
+        # PostgreSQL refuses a NUL in any text: caught before anything is looked up or stored.
+        (base(region="drenthe\x00"), "vragenlijst: veld 'region' bevat een stuurteken"),
+        (one(text="Wat\x00?"), "veld 'pages[0].questions[0].text' bevat een stuurteken"),
+        (
+            one(
+                type="single_choice",
+                options=[{"code": "a", "label": "A\x01"}, {"code": "b", "label": "B"}],
+            ),
+            "veld 'pages[0].questions[0].options[0].label' bevat een stuurteken",
+        ),
+        (base(pages=[{"title": "T" * 201, "questions": [q()]}]), "'title' is langer dan 200"),
         (base(colour="red"), "vragenlijst: onbekend veld 'colour'"),
         (base(pages=[]), "veld 'pages' moet een lijst met minstens één pagina zijn"),
         (base(pages=[{"questions": []}]), "pagina 1: veld 'questions' moet een lijst"),
