@@ -234,8 +234,9 @@ FORMGUARD_BLUEPRINTS = frozenset({"surveys"})
 
 def guard_request() -> None:
     """Before every request: refuse a NUL byte in the URL, allow the upload endpoints a
-    larger body, and check the CSRF token of anything but a GET (after the limit: the
-    check parses the form). One hook for all three, since it runs on every request."""
+    larger body, and for anything but a GET outside the respondents' blueprint refuse a NUL
+    in the form and check the CSRF token (after the limit: both parse the form). One hook
+    for all of it, since it runs on every request."""
     req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup
     refuse_nul(req.environ)
     if req.endpoint in UPLOAD_ENDPOINTS:
@@ -263,8 +264,9 @@ def local_path(target: str | None) -> str | None:
     return target  # one slash and no second: neither a scheme nor a host can follow
 
 
-# Forms whose answers are validated field by field, control characters taken out, and
-# shown again on any error: a respondent keeps her answers instead of meeting a 400.
+# Respondents' forms outside that blueprint: like the public form, they validate every
+# answer (control characters taken out of texts, or an error next to the field) and show
+# the page again with every answer, instead of a 400.
 OWN_VALIDATION = frozenset({"panel.wave_form"})
 
 
