@@ -26,6 +26,7 @@ from peiling.analysis.models import WeightTarget
 from peiling.analysis.results import answer_code
 from peiling.auth.access import Scope
 from peiling.geo import Municipality
+from peiling.numbers import whole_number
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response, Survey
 
@@ -66,14 +67,15 @@ def parse_targets(session: Session, survey: Survey, content: str) -> list[Weight
         if band and band not in AGE_BANDS:
             problems.append(_("%(where)s: leeftijd moet een van %(bands)s zijn", where=where,
                               bands=", ".join(AGE_BANDS)))  # fmt: skip
-        if not record.get("aantal", "").isdigit() or int(record["aantal"]) <= 0:
+        population = whole_number(record.get("aantal", ""))
+        if not population:
             problems.append(_("%(where)s: aantal moet een positief heel getal zijn", where=where))
             continue
         if (place, band, gender) in seen:
             problems.append(_("%(where)s: deze combinatie staat er al", where=where))
         seen.add((place, band, gender))
         rows.append(WeightTarget(municipality_code=place, age_band=band, gender=gender,
-                                 population=int(record["aantal"])))  # fmt: skip
+                                 population=population))  # fmt: skip
     if problems:
         raise TargetError(problems)
     if not rows:

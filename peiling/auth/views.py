@@ -17,6 +17,7 @@ from peiling.auth.models import User
 from peiling.auth.services import AccountError, change_password, record
 from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
+from peiling.numbers import whole_number
 from peiling.web import error_page, local_path
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,11 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The account of a session id `<id>.<session version>`; an old version logs out."""
-    ident, _, version = user_id.partition(".")
-    if not ident.isdigit() or not version.isdigit():
+    ident, _, version = (whole_number(part) for part in user_id.partition("."))
+    if ident is None or version is None:
         return None
-    user = db.session.get(User, int(ident))
-    if user is None or (user.session_version or 0) != int(version):
+    user = db.session.get(User, ident)
+    if user is None or (user.session_version or 0) != version:
         return None
     if not sessions.valid(db.session, session, current_app.permanent_session_lifetime):
         return None

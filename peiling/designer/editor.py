@@ -19,6 +19,7 @@ from peiling.designer import bp, edits, services
 from peiling.designer.views import DESIGNERS, survey_or_404
 from peiling.extensions import db
 from peiling.i18n import RESPONDENT_LANGUAGES
+from peiling.numbers import whole_number
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
@@ -115,7 +116,8 @@ def settings(slug: str) -> ResponseReturnValue:
     data["allow_multiple_responses"] = bool(form.get("allow_multiple_responses"))
     for key in ("age_min", "age_max"):
         value = form.get(key, "").strip()
-        data[key] = int(value) if value.isdigit() else value
+        number = whole_number(value)
+        data[key] = value if number is None else number
     for key in ("opens_at", "closes_at"):
         data.pop(key, None)
         if form.get(key, "").strip():
@@ -140,7 +142,8 @@ def add_page(slug: str) -> ResponseReturnValue:
 def add_question(slug: str) -> ResponseReturnValue:
     survey, data = _loaded(slug)
     page = request.form.get("page", "0")
-    index = int(page) if page.isdigit() and int(page) < len(data["pages"]) else 0
+    index = whole_number(page, max_digits=3)
+    index = index if index is not None and index < len(data["pages"]) else 0
     code = request.form.get("code", "").strip()
     qtype = request.form.get("type", "short_text")
     question = edits.question_from_fields(request.form, code, qtype)
@@ -229,7 +232,7 @@ def preview(slug: str) -> ResponseReturnValue:
     else:
         index = (fields.get("pagina") or ["0"])[0]
         going_back = (fields.get("actie") or [""])[0] == "terug"
-        step = advance(defn, raw, int(index) if index.isdigit() else 0, going_back)
+        step = advance(defn, raw, whole_number(index, max_digits=3) or 0, going_back)
         if step.outcome is not Outcome.SHOW_PAGE:
             i18n.use(i18n.preferred(tuple(i18n.LANGUAGES)))  # the end of a preview is staff's
             return render_template(

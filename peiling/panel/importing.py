@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peiling.geo import Municipality
+from peiling.numbers import whole_number
 from peiling.panel.models import Member, MemberStatus, Panel
 from peiling.panel.services import EMAIL_RE, GENDERS
 
@@ -86,7 +87,7 @@ def import_members(
         place = places.get(row.get("gemeente", "").strip()) or places.get(
             row.get("gemeente", "").strip().lower()
         )
-        born = row.get("geboortejaar", "").strip().removesuffix(".0")
+        born = whole_number(row.get("geboortejaar", "").strip().removesuffix(".0"), max_digits=4)
         gender = row.get("geslacht", "").strip().lower()
         wrong = []
         if not EMAIL_RE.match(email):
@@ -97,7 +98,7 @@ def import_members(
             wrong.append(_("dubbel in het bestand"))
         if place is None:
             wrong.append(_("onbekende gemeente ‘%(name)s’", name=row.get("gemeente", "")))
-        if not born.isdigit() or not year - 110 <= int(born) <= year - 12:
+        if born is None or not year - 110 <= born <= year - 12:
             wrong.append(_("geboortejaar ontbreekt of klopt niet"))
         if gender and gender not in genders:
             wrong.append(_("onbekend geslacht ‘%(value)s’", value=row.get("geslacht", "")))
@@ -107,7 +108,7 @@ def import_members(
             report.problems.append((number, "; ".join(wrong)))
             continue
         members.append(Member(
-            panel_id=panel.id, email=email, municipality_code=place, birth_year=int(born),
+            panel_id=panel.id, email=email, municipality_code=place, birth_year=born,
             gender=genders[gender] if gender else None, profile=profile,
             status=MemberStatus.ACTIVE, joined_at=datetime.now(UTC),
         ))  # fmt: skip

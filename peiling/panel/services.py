@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from peiling.designer.sharing import public_base
 from peiling.geo import Municipality
+from peiling.numbers import whole_number
 from peiling.panel.models import (
     Invitation,
     Mail,
@@ -103,7 +104,8 @@ class SignUp:
         found: dict[str, str] = {}
         if not EMAIL_RE.match(self.email):
             found["email"] = _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
-        if not self.birth_year.isdigit() or not year - 110 <= int(self.birth_year) <= year - 12:
+        born = whole_number(self.birth_year, max_digits=4)
+        if born is None or not year - 110 <= born <= year - 12:
             found["geboortejaar"] = _("Vul je geboortejaar in, met vier cijfers.")
         if self.gender and self.gender not in GENDERS:
             found["geslacht"] = _("Kies een van de mogelijkheden.")
@@ -135,7 +137,7 @@ def sign_up(session: Session, panel: Panel, typed_code: str, data: SignUp) -> tu
         member = Member(panel_id=panel.id, municipality_code=code.municipality_code)
         session.add(member)
     member.email = email
-    member.birth_year = int(data.birth_year)
+    member.birth_year = int(data.birth_year)  # checked by SignUp.problems
     member.gender = data.gender or None
     member.profile = {k: v for k, v in data.profile.items() if v}
     confirm = new_key()
@@ -268,10 +270,10 @@ def joins_and_leaves(session: Session, panel: Panel) -> list[tuple[str, int, int
 
 def save_targets(panel: Panel, form: Any, places: list[str]) -> bool:
     """Members wanted per municipality, from a form of numbers; False if one is not."""
-    values = {code: form.get(f"doel_{code}", "").strip() or "0" for code in places}
-    if not all(v.isdigit() for v in values.values()):
+    values = {code: whole_number(form.get(f"doel_{code}", "").strip() or "0") for code in places}
+    if None in values.values():
         return False
-    panel.targets = {code: int(v) for code, v in values.items() if int(v)}
+    panel.targets = {code: v for code, v in values.items() if v}
     return True
 
 

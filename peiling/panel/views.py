@@ -25,6 +25,7 @@ from peiling.auth.throttle import throttle
 from peiling.extensions import csrf, db
 from peiling.formulas import csv_text
 from peiling.geo import Municipality
+from peiling.numbers import whole_number
 from peiling.panel import bp, importing, services
 from peiling.panel.models import (
     Mail,
@@ -170,12 +171,12 @@ def make_codes(slug: str) -> ResponseReturnValue:
     panel = panel_or_404(slug)
     wanted: dict[str, int] = {}
     for place in places_of(panel):
-        value = request.form.get(f"n_{place.code}", "").strip() or "0"
-        if not value.isdigit():
+        value = whole_number(request.form.get(f"n_{place.code}", "").strip() or "0")
+        if value is None:
             flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
             return redirect(url_for(".overview", slug=slug))
-        if int(value):
-            wanted[place.code] = int(value)
+        if value:
+            wanted[place.code] = value
     if not wanted or sum(wanted.values()) > services.MAX_CODES_PER_BATCH:
         flash(_("Vraag tussen 1 en %(n)s codes tegelijk aan.", n=services.MAX_CODES_PER_BATCH),
               "error")  # fmt: skip

@@ -27,6 +27,7 @@ from peiling.auth.access import roles_required
 from peiling.auth.services import record
 from peiling.designer.sharing import public_base, public_url, qr_svg
 from peiling.extensions import csrf, db
+from peiling.numbers import whole_number
 from peiling.panel import bp, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
 from peiling.panel.views import MANAGERS, _private, panel_or_404, places_of
@@ -56,17 +57,22 @@ def wave_new(slug: str) -> ResponseReturnValue:
     form = request.form
     problems: list[str] = []
     if request.method == "POST":
-        survey = db.session.get(Survey, int(form.get("survey", "0") or 0))
+        survey_id = whole_number(form.get("survey", ""))
+        survey = db.session.get(Survey, survey_id) if survey_id is not None else None
         name = form.get("name", "").strip()[:200]
         seed_text = form.get("seed", "").strip()
-        seed = int(seed_text) if seed_text.isdigit() else secrets.randbelow(10**9)
+        seed = whole_number(seed_text) if seed_text else secrets.randbelow(10**9)
+        if seed is None:  # a typed seed is there to repeat a draw: never replace it silently
+            problems.append(_("Vul als startgetal een heel getal van hoogstens 9 cijfers in, "
+                              "of laat het leeg."))  # fmt: skip
         mode = form.get("mode", "all")
         sample: dict[str, object] = {"all": True}
         if mode == "per":
-            per = {m.code: form.get(f"n_{m.code}", "0").strip() for m in places_of(panel)}
-            if not all(v.isdigit() for v in per.values()):
+            per = {m.code: whole_number(form.get(f"n_{m.code}", "0").strip() or "0")
+                   for m in places_of(panel)}  # fmt: skip
+            if None in per.values():
                 problems.append(_("Vul per gemeente een aantal in (een heel getal)."))
-            sample = {"per": {k: int(v) for k, v in per.items() if v.isdigit() and int(v)}}
+            sample = {"per": {k: v for k, v in per.items() if v}}
         elif mode == "share":
             try:
                 share = float(form.get("share", "").replace(",", ".")) / 100
@@ -212,9 +218,7 @@ def wave_form(token: str) -> ResponseReturnValue:
     index = request.form.get("pagina", "0")
     # The wave asks no age: the member's birth year decides on a guardian's permission.
     age = waves.youngest_age(member)
-    step = advance(
-        defn, raw, int(index) if index.isdigit() and len(index) < 4 else 0, going_back, age
-    )
+    step = advance(defn, raw, whole_number(index, max_digits=3) or 0, going_back, age)
     if step.outcome is Outcome.SUBMIT:
         meta = ResponseMeta(waves.submission_token(invitation), f"panel-{panel.slug}",  # type: ignore[union-attr]
                             municipality=member.municipality_code,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from peiling.auth.models import Role, User
@@ -30,7 +31,17 @@ def read_definition(filename: str, content: bytes) -> object:
     try:
         return json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DefinitionError([f"{filename} is geen geldige JSON: {exc}"]) from exc
+        raise DefinitionError(
+            [_("%(file)s is geen geldige JSON: %(error)s", file=filename, error=exc)]
+        ) from exc
+    except ValueError as exc:  # int() refuses a number of more than 4,300 digits
+        raise DefinitionError(
+            [_("%(file)s bevat een getal met te veel cijfers", file=filename)]
+        ) from exc
+    except RecursionError as exc:  # json's decoder stops at Python's recursion limit
+        raise DefinitionError(
+            [_("%(file)s is te diep genest om als vragenlijst te lezen", file=filename)]
+        ) from exc
 
 
 def import_definition(data: object) -> Survey:

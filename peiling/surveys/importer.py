@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from peiling.geo import Municipality, Region
 from peiling.i18n import N_
+from peiling.numbers import whole_number
 from peiling.surveys import translation
 from peiling.surveys.answers import CONTROL_RE
 from peiling.surveys.models import (
@@ -124,7 +126,13 @@ class _Checker:
         value = data.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        # json.loads reads NaN and Infinity, which no setting means and PostgreSQL's JSON
+        # does not take.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
             self.fail(where, _("veld '%(key)s' moet een getal zijn", key=key))
             return None
         return value
@@ -191,7 +199,7 @@ def build_survey(session: Session, data: Any) -> Survey:
     where = _("vragenlijst")
     # Before anything is looked up: PostgreSQL refuses a NUL in any text parameter.
     controlled = [
-        _("veld '%(path)s' bevat een stuurteken (zoals NUL); haal het weg", path=path)
+        _("veld '%(path)s' bevat een stuurteken (zoals NUL); haal het weg", path=_short(path))
         for path in _with_control_characters(data)
     ]
     if controlled:
@@ -239,22 +247,42 @@ def build_survey(session: Session, data: Any) -> Survey:
     return survey
 
 
-def _with_control_characters(data: Any, path: str = "") -> Iterator[str]:
+_CONTROLLED_KEY = object()  # stands in for the value of a key that holds a control character
+
+
+def _with_control_characters(data: Any) -> Iterator[str]:
     """The place of every key or text in `data` holding a control character (tab and
-    line breaks aside), e.g. `pages[0].questions[2].text`."""
-    if isinstance(data, str):
-        if CONTROL_RE.search(data):
-            yield path
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            here = f"{path}.{key}" if path else str(key)
-            if CONTROL_RE.search(str(key)):
-                yield here
-            else:
-                yield from _with_control_characters(value, here)
-    elif isinstance(data, list):
-        for n, value in enumerate(data):
-            yield from _with_control_characters(value, f"{path}[{n}]")
+    line breaks aside), e.g. `pages[0].questions[2].text`.
+
+    This walks whatever the file holds, before the schema is checked, so it keeps a stack
+    of its own (a file may nest deeper than Python's recursion limit) and joins a place
+    only to report it (a joined place per level would cost memory quadratic in the depth).
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, place = stack.pop()
+        if value is _CONTROLLED_KEY or (isinstance(value, str) and CONTROL_RE.search(value)):
+            yield _place(place)
+        elif isinstance(value, dict):
+            stack.extend(
+                (_CONTROLLED_KEY if CONTROL_RE.search(str(key)) else item, (*place, str(key)))
+                for key, item in reversed(value.items())
+            )
+        elif isinstance(value, list):
+            stack.extend((item, (*place, n)) for n, item in reversed(list(enumerate(value))))
+
+
+def _place(parts: tuple[str | int, ...]) -> str:
+    """`pages[0].questions[2].text` from ("pages", 0, "questions", 2, "text")."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A place or value as a message shows it: a file may hold keys of any length."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _translations(
@@ -466,7 +494,8 @@ def _condition(
     values = [str(v).strip() for v in values]
     if source.type is QuestionType.AGE:
         # Ages compare as whole numbers, however they were typed ("16", " 16", "016").
-        if not all(v.isdigit() and int(v) <= 120 for v in values):
+        ages = [whole_number(v, max_digits=3) for v in values]
+        if not all(age is not None and age <= 120 for age in ages):
             checker.fail(
                 where,
                 _(
@@ -475,7 +504,7 @@ def _condition(
                 ),
             )
             return None
-        return {"question": source.code, "op": op, "values": [str(int(v)) for v in values]}
+        return {"question": source.code, "op": op, "values": [str(age) for age in ages]}
     if source.type is QuestionType.MUNICIPALITY:
         allowed = checker.municipalities
     elif source.type in FIXED_VALUES or source.options:

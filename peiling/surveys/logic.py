@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from peiling.numbers import whole_number
 from peiling.surveys.definition import Condition, PageDef, SurveyDef
 
 Raw = Mapping[str, Sequence[str]]
@@ -32,7 +33,8 @@ def condition_holds(cond: Condition | None, raw: Raw, visible: set[str]) -> bool
 def normalise(value: str) -> str:
     """A posted value as conditions compare it: trimmed, whole numbers without leading zeros."""
     value = value.strip()
-    return str(int(value)) if value.isdigit() and len(value) < 10 else value
+    number = whole_number(value)
+    return value if number is None else str(number)
 
 
 def visible_questions(defn: SurveyDef, raw: Raw) -> set[str]:

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from peiling import i18n
 from peiling.extensions import csrf, db
+from peiling.numbers import whole_number
 from peiling.ratelimit import Counted, submit_limiter
 from peiling.surveys import bp, formguard, removal, translation
 from peiling.surveys.answers import Cleaned, Problems
@@ -359,8 +360,7 @@ def _posted_page(defn: SurveyDef, raw: Fields, fields: Fields) -> PageDef:
 
 
 def _page_index(fields: Fields) -> int:
-    value = _first(fields, "pagina")
-    return int(value) if value.isdigit() and len(value) < 4 else 0
+    return whole_number(_first(fields, "pagina"), max_digits=3) or 0
 
 
 def _submit(

@@ -386,8 +386,9 @@ def _range(sheet: Sheet, row: int, record: dict[str, str], q: dict[str, Any]) ->
     return None
 
 
-COUNT_RE = re.compile(r"^count-selected\(\s*\.\s*\)\s*<=\s*(\d+)$")
-LENGTH_RE = re.compile(r"^string-length\(\s*\.\s*\)\s*<=\s*(\d+)$")
+# At most 9 digits: int() refuses more than 4,300, and no count or length needs 10.
+COUNT_RE = re.compile(r"^count-selected\(\s*\.\s*\)\s*<=\s*(\d{1,9})$")
+LENGTH_RE = re.compile(r"^string-length\(\s*\.\s*\)\s*<=\s*(\d{1,9})$")
 
 
 def _constraint(sheet: Sheet, row: int, text: str, q: dict[str, Any], problems: list[str]) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from peiling.extensions import db
-from peiling.panel.models import Wave
+from peiling.panel.models import Member, MemberStatus, Wave, key_hash
 from peiling.surveys.models import Survey
 from peiling.web import UPLOAD_ENDPOINTS, UPLOAD_LIMIT
 from tests.analysis.test_dashboard import store
@@ -251,6 +251,33 @@ def test_a_nul_in_a_posted_field_is_refused_before_any_view(
     assert response.status_code == 400, (endpoint, response.status_code)
     assert "Er ging iets mis met je verzoek" in response.get_data(as_text=True)
     assert snapshot(app) == before, endpoint
+
+
+@pytest.mark.parametrize(
+    "url", ["/panel/bevestigen/{confirm}", "/panel/mijn-gegevens/{key}",
+            "/panel/mijn-gegevens/{key}/verwijderen", "/panel/afmelden/{key}"],
+)  # fmt: skip
+def test_a_nul_to_a_members_own_links_is_refused(app, panel, url: str) -> None:  # type: ignore[no-untyped-def]
+    """The pages behind a member's personal key take no CSRF token (the key is the
+    secret), so the request guard is all that stands before them; a real key, so that
+    a request that got through would confirm, change, delete or unsubscribe her."""
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, key="k" * 64, email="dirk@example.nl",
+                              municipality_code="GM0014", birth_year=1990,
+                              status=MemberStatus.INVITED,
+                              confirm_hash=key_hash("c" * 64)))  # fmt: skip
+        db.session.commit()
+    address = url.format(key="k" * 64, confirm="c" * 64)
+    fields = {"email": "dirk@example.nl", "geboortejaar": "1990", "gemeente": "GM0014"}
+    before = snapshot(app)
+    refused = app.test_client().post(address, data={k: f"{v}\x00" for k, v in fields.items()})
+    assert refused.status_code == 400
+    assert "Er ging iets mis met je verzoek" in refused.get_data(as_text=True)
+    assert snapshot(app) == before
+    # The control: without the NUL the same request does what it is for.
+    done = app.test_client().post(address, data=dict(fields, geboortejaar="1991"))
+    assert done.status_code in (200, 303), done.status_code
+    assert snapshot(app) != before
 
 
 def test_the_public_form_explains_a_nul_and_keeps_the_answers(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]

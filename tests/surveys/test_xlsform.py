@@ -252,6 +252,10 @@ def test_relevant_expressions(relevant: str, expected: dict) -> None:
     assert questions(data)["waarom"]["show_if"] == {"question": "lievelings", **expected}
 
 
+# More digits than int() reads (4,300): not a count or length anybody means.
+NINES = "9" * 4400
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
@@ -271,6 +275,14 @@ def test_relevant_expressions(relevant: str, expected: dict) -> None:
         (
             [["text", "t", "T?", "", "", "", ". > 3"]],
             "rij 2, kolom G: '. > 3' kan Peiling niet overnemen",
+        ),
+        (
+            [["select_multiple fruit", "f", "F?", "", "", "", f"count-selected(.) <= {NINES}"]],
+            "rij 2, kolom G: 'count-selected(.) <= 999",
+        ),
+        (
+            [["text", "t", "T?", "", "", "", f"string-length(.) <= {NINES}"]],
+            "rij 2, kolom G: 'string-length(.) <= 999",
         ),
     ],
 )
