@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.routing import IntegerConverter, Map
 
 from peiling.extensions import csrf
 
@@ -381,8 +382,23 @@ def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
     return {"status": "ok"}, 200, headers
 
 
+class RowNumber(IntegerConverter):
+    """`<row:name>`: a number kept in an integer column (an id, a batch), as ASCII digits.
+
+    A larger number names no row, so it is a 404 like any other: unbounded, PostgreSQL
+    refused to compare it (a DataError, shown as "even niet bereikbaar") and SQLite's
+    driver to bind it past 2**63 (a 500)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Map) -> None:  # noqa: A002 - werkzeug's name
+        super().__init__(map, min=0, max=2**31 - 1)
+
+
 def init_app(app: Flask) -> None:
-    """Register guards, headers, error pages and template helpers on `app`."""
+    """Register guards, headers, error pages and template helpers on `app`; before the
+    blueprints, whose routes use the `row` converter."""
+    app.url_map.converters["row"] = RowNumber
     app.add_url_rule("/healthz", "healthz", healthz)
     app.before_request(guard_request)
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app))  # type: ignore[method-assign]

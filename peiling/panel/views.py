@@ -188,7 +188,7 @@ def make_codes(slug: str) -> ResponseReturnValue:
     return redirect(url_for(".overview", slug=slug))
 
 
-@bp.get("/<slug>/codes/<int:batch>.<any(csv, xlsx):kind>")
+@bp.get("/<slug>/codes/<row:batch>.<any(csv, xlsx):kind>")
 @roles_required(*MANAGERS)
 def download_codes(slug: str, batch: int, kind: str) -> ResponseReturnValue:
     """A batch of codes for the mail merge: municipality, code and the sign-up address."""

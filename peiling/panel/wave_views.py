@@ -99,7 +99,7 @@ def _wave_or_404(panel: Panel, wave_id: int) -> Wave:
     return db.first_or_404(select(Wave).where(Wave.id == wave_id, Wave.panel_id == panel.id))
 
 
-@bp.get("/<slug>/golven/<int:wave_id>")
+@bp.get("/<slug>/golven/<row:wave_id>")
 @roles_required(*MANAGERS)
 def wave(slug: str, wave_id: int) -> ResponseReturnValue:
     panel = panel_or_404(slug)
@@ -126,7 +126,7 @@ def response_rates(wave: Wave) -> dict[str, dict[str, int]]:
     return rates
 
 
-@bp.post("/<slug>/golven/<int:wave_id>/<any(uitnodigen, herinneren):action>")
+@bp.post("/<slug>/golven/<row:wave_id>/<any(uitnodigen, herinneren):action>")
 @roles_required(*MANAGERS)
 def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
     """Queue the invitations (or the next reminder) and send them in the background."""
@@ -153,7 +153,7 @@ def class_tag(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40].rstrip("-")
 
 
-@bp.route("/<slug>/golven/<int:wave_id>/klassen", methods=["GET", "POST"])
+@bp.route("/<slug>/golven/<row:wave_id>/klassen", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def class_links(slug: str, wave_id: int) -> ResponseReturnValue:
     """A youth panel through schools: one anonymous link and QR code per school or class.

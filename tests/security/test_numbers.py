@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from peiling.extensions import db
 from peiling.numbers import whole_number
-from peiling.panel.models import Member, MemberStatus, Panel
+from peiling.panel.models import Member, MemberStatus, Panel, Wave
 from peiling.surveys.cli import DefinitionError, import_definition, read_definition
 from peiling.surveys.importer import build_survey
 from peiling.surveys.models import Response, Survey
@@ -298,3 +298,32 @@ def test_the_control_character_check_walks_a_deep_file_in_memory_of_its_size(app
     assert peak < 10 * len(content), peak
     (problem,) = refused.value.problems
     assert problem.startswith("vragenlijst: veld 'kkkk") and "…" in problem and len(problem) < 300
+
+
+# ---------------------------------------------------------------- numbers in the address
+
+LARGE = [str(2**31 - 1), str(2**31), str(2**63), "9" * 20, "9" * 5000, "١"]
+
+
+@pytest.mark.parametrize("number", LARGE)
+def test_a_number_in_the_address_that_names_no_row_is_a_404(
+    app, logged_in, panel, make_survey, number: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Unbounded, PostgreSQL refused to compare 2**31 with an integer column (503, "even
+    niet bereikbaar") and SQLite's driver to bind 2**63 (500)."""
+    survey = make_survey(status="open")
+    one_member_wave(app, panel, survey, "els@example.nl", 1990, "Golf 1")
+    client = logged_in("researcher")
+    with app.app_context():
+        wave_id = db.session.scalar(sa.select(Wave.id))
+    base = f"/panel/{panel.slug}"
+    assert client.get(f"{base}/golven/{wave_id}").status_code == 200  # the control
+    for url in (f"{base}/golven/{number}", f"{base}/golven/{number}/klassen",
+                f"{base}/codes/{number}.csv", f"{base}/codes/{number}.xlsx"):  # fmt: skip
+        response = client.get(url)
+        assert response.status_code == 404, (url[:80], response.status_code)
+        assert "Traceback" not in response.get_data(as_text=True)
+    before = snapshot(app)
+    sent = staff_form(client, f"{base}/golven/{wave_id}", f"{base}/golven/{number}/uitnodigen", {})
+    assert sent.status_code == 404
+    assert snapshot(app) == before
