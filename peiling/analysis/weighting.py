@@ -11,8 +11,6 @@ The arithmetic is a few lines over a handful of cells, so no library is needed f
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -25,6 +23,7 @@ from peiling.analysis.filters import AGE_BANDS, Filters, response_conditions
 from peiling.analysis.models import WeightTarget
 from peiling.analysis.results import answer_code
 from peiling.auth.access import Scope
+from peiling.csvfiles import UnreadableCsv, csv_rows
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.surveys.definition import SurveyDef
@@ -48,16 +47,18 @@ def parse_targets(session: Session, survey: Survey, content: str) -> list[Weight
     Raises TargetError naming every bad row; nothing is half-read."""
     places = set(session.scalars(select(Municipality.code).where(
         Municipality.region_code == survey.region_code)))  # fmt: skip
-    dialect = csv.Sniffer().sniff(content[:2000], delimiters=";,") if content.strip() else "excel"
-    reader = csv.DictReader(io.StringIO(content), dialect=dialect)
-    columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if not {"aantal"} <= columns or not columns & {"gemeente", "leeftijd", "geslacht"}:
+    try:
+        header, *lines = [row for row in csv_rows(content) if row] or [[]]
+    except UnreadableCsv as exc:
+        raise TargetError([str(exc)]) from exc
+    columns = [c.lower() for c in header]
+    if "aantal" not in columns or not {"gemeente", "leeftijd", "geslacht"} & set(columns):
         raise TargetError([_("De kolommen moeten heten: gemeente, leeftijd, geslacht, aantal.")])
+    if len(lines) > MAX_ROWS - 1:
+        raise TargetError([_("Meer dan %(n)s rijen.", n=MAX_ROWS)])
     rows, problems, seen = [], [], set()
-    for number, raw in enumerate(reader, start=2):
-        if number > MAX_ROWS:
-            raise TargetError([_("Meer dan %(n)s rijen.", n=MAX_ROWS)])
-        record = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for number, line in enumerate(lines, start=2):
+        record = {k: v for k, v in zip(columns, line, strict=False) if k}
         place = record.get("gemeente") or None
         band = (record.get("leeftijd") or "").replace("–", "-") or None
         gender = record.get("geslacht") or None

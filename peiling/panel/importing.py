@@ -9,7 +9,6 @@ active: they are members already.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from peiling.csvfiles import UnreadableCsv, csv_rows
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.panel.models import Member, MemberStatus, Panel
@@ -53,11 +53,11 @@ def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:
         book.close()
     else:
         try:
-            text = content.decode("utf-8-sig")
+            values = csv_rows(content.decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             raise UnreadableFile(_("Sla het bestand op als CSV in UTF-8.")) from exc
-        dialect = csv.Sniffer().sniff(text[:4000], delimiters=";,") if text.strip() else "excel"
-        values = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text), dialect)]
+        except UnreadableCsv as exc:
+            raise UnreadableFile(str(exc)) from exc
     if not values:
         raise UnreadableFile(_("Het bestand is leeg."))
     header = [h.lower() for h in values[0]]
