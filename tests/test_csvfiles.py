@@ -8,9 +8,9 @@ import io
 import pytest
 
 from peiling.csvfiles import UnreadableCsv, csv_rows
-from tests.auth.fixtures import csrf_of
 from tests.panel.test_recruitment import members
 from tests.security.test_attacks import snapshot
+from tests.security.test_numbers import staff_form
 
 ROWS = [["email", "gemeente", "geboortejaar"], ["anna@example.nl", "Groningen", "1990"]]
 
@@ -42,12 +42,6 @@ def test_a_field_past_the_csv_modules_limit_names_its_line() -> None:
     assert str(refused.value) == "Regel 3 van het bestand kan niet als CSV worden gelezen."
 
 
-def post_file(client, url: str, content: bytes, name: str):  # type: ignore[no-untyped-def]
-    csrf = csrf_of(client.get(url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": csrf, "bestand": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")  # fmt: skip
-
-
 # Each was a 500 on both pages (UTF-16 only on the weighting page, which decodes with
 # replacement characters); now a 422 that says what is wrong, and nothing stored.
 UNREADABLE = {
@@ -70,7 +64,7 @@ def test_an_unreadable_upload_is_explained(app, logged_in, panel, make_survey, c
            else f"/analysis/{survey.slug}/weging")  # fmt: skip
     client = logged_in("researcher")
     before = snapshot(app)
-    response = post_file(client, url, content, "x.csv")
+    response = staff_form(client, url, url, {}, bestand=(io.BytesIO(content), "x.csv"))
     html = response.get_data(as_text=True)
     assert response.status_code == 422, (case, page, response.status_code)
     assert message in html and "Traceback" not in html
@@ -84,7 +78,8 @@ def test_a_members_file_from_excel_for_mac_imports(app, logged_in, panel) -> Non
              "bert@example.nl;GM0047;1985"]  # fmt: skip
     content = ("\r".join(lines) + "\r").encode()
     client = logged_in("researcher")
-    response = post_file(client, f"/panel/{panel.slug}/importeren", content, "leden.csv")
+    url = f"/panel/{panel.slug}/importeren"
+    response = staff_form(client, url, url, {}, bestand=(io.BytesIO(content), "leden.csv"))
     assert response.status_code in (200, 303), response.status_code
     assert sorted((m.email, m.municipality_code) for m in members(app)) == [
         ("anna@example.nl", "GM0014"), ("bert@example.nl", "GM0047")]  # fmt: skip
