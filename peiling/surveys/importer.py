@@ -254,9 +254,10 @@ def _with_control_characters(data: Any) -> Iterator[str]:
     """The place of every key or text in `data` holding a control character (tab and
     line breaks aside), e.g. `pages[0].questions[2].text`.
 
-    This walks whatever the file holds, before the schema is checked, so it keeps a stack
-    of its own (a file may nest deeper than Python's recursion limit) and joins a place
-    only to report it (a joined place per level would cost memory quadratic in the depth).
+    This walks whatever the file holds, before the schema is checked, so it joins a place
+    only to report it: a place joined at every level costs memory quadratic in the depth
+    (900 levels of 3,000-character keys, a 2.7 MB upload, held 1.2 GB). A stack of its own
+    keeps the walk off Python's recursion limit, which json.loads leaves little room under.
     """
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
     while stack:
