@@ -268,12 +268,21 @@ def joins_and_leaves(session: Session, panel: Panel) -> list[tuple[str, int, int
     return [(m, joined, left) for m, (joined, left) in sorted(counts.items())]
 
 
+def counts_per_place(form: Any, prefix: str, places: list[str]) -> dict[str, int] | None:
+    """The whole numbers in fields `<prefix><municipality code>` (empty is 0), those above
+    0 only; None if one is not a whole number."""
+    counts = {code: whole_number(form.get(f"{prefix}{code}", "").strip() or "0") for code in places}
+    if None in counts.values():
+        return None
+    return {code: n for code, n in counts.items() if n}
+
+
 def save_targets(panel: Panel, form: Any, places: list[str]) -> bool:
     """Members wanted per municipality, from a form of numbers; False if one is not."""
-    values = {code: whole_number(form.get(f"doel_{code}", "").strip() or "0") for code in places}
-    if None in values.values():
+    targets = counts_per_place(form, "doel_", places)
+    if targets is None:
         return False
-    panel.targets = {code: v for code, v in values.items() if v}
+    panel.targets = targets
     return True
 
 

@@ -25,7 +25,6 @@ from peiling.auth.throttle import throttle
 from peiling.extensions import csrf, db
 from peiling.formulas import csv_text
 from peiling.geo import Municipality
-from peiling.numbers import whole_number
 from peiling.panel import bp, importing, services
 from peiling.panel.models import (
     Mail,
@@ -169,14 +168,10 @@ def targets(slug: str) -> ResponseReturnValue:
 def make_codes(slug: str) -> ResponseReturnValue:
     """A batch of recruitment codes: a number per municipality."""
     panel = panel_or_404(slug)
-    wanted: dict[str, int] = {}
-    for place in places_of(panel):
-        value = whole_number(request.form.get(f"n_{place.code}", "").strip() or "0")
-        if value is None:
-            flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
-            return redirect(url_for(".overview", slug=slug))
-        if value:
-            wanted[place.code] = value
+    wanted = services.counts_per_place(request.form, "n_", [m.code for m in places_of(panel)])
+    if wanted is None:
+        flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
+        return redirect(url_for(".overview", slug=slug))
     if not wanted or sum(wanted.values()) > services.MAX_CODES_PER_BATCH:
         flash(_("Vraag tussen 1 en %(n)s codes tegelijk aan.", n=services.MAX_CODES_PER_BATCH),
               "error")  # fmt: skip

@@ -28,7 +28,7 @@ from peiling.auth.services import record
 from peiling.designer.sharing import public_base, public_url, qr_svg
 from peiling.extensions import csrf, db
 from peiling.numbers import whole_number
-from peiling.panel import bp, waves
+from peiling.panel import bp, services, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
 from peiling.panel.views import MANAGERS, _private, panel_or_404, places_of
 from peiling.surveys import removal
@@ -68,11 +68,10 @@ def wave_new(slug: str) -> ResponseReturnValue:
         mode = form.get("mode", "all")
         sample: dict[str, object] = {"all": True}
         if mode == "per":
-            per = {m.code: whole_number(form.get(f"n_{m.code}", "0").strip() or "0")
-                   for m in places_of(panel)}  # fmt: skip
-            if None in per.values():
+            per = services.counts_per_place(form, "n_", [m.code for m in places_of(panel)])
+            if per is None:
                 problems.append(_("Vul per gemeente een aantal in (een heel getal)."))
-            sample = {"per": {k: v for k, v in per.items() if v}}
+            sample = {"per": per or {}}
         elif mode == "share":
             try:
                 share = float(form.get("share", "").replace(",", ".")) / 100

@@ -275,10 +275,7 @@ def _with_control_characters(data: Any) -> Iterator[str]:
 
 def _place(parts: tuple[str | int, ...]) -> str:
     """`pages[0].questions[2].text` from ("pages", 0, "questions", 2, "text")."""
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).removeprefix(".")
 
 
 def _short(text: str, limit: int = 200) -> str:
