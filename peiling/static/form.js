@@ -6,10 +6,19 @@
   if (!form) return;
   document.documentElement.className += " js";
 
-  // As logic.normalise() on the server: trimmed, whole numbers without leading zeros.
+  // As logic.normalise() on the server: trimmed, whole numbers without leading zeros, in
+  // any script's digits ("１４" from a Japanese keyboard, "١٤"), as Python's int() reads them.
+  var DIGIT = /^\p{Nd}$/u;
+  function digit(ch) {
+    // Unicode keeps each script's digits as runs of ten, zero first: count back to the run.
+    var cp = ch.codePointAt(0), start = cp;
+    while (DIGIT.test(String.fromCodePoint(start - 1))) start--;
+    return (cp - start) % 10;
+  }
   function normalise(value) {
     var v = value.trim();
-    return /^[0-9]{1,9}$/.test(v) ? String(parseInt(v, 10)) : v;
+    if (!/^\p{Nd}{1,9}$/u.test(v)) return v;
+    return String(Array.from(v).reduce(function (n, ch) { return n * 10 + digit(ch); }, 0));
   }
 
   function given(code) {

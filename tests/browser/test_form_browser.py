@@ -335,6 +335,17 @@ def test_live_conditions_on_municipality_and_age(app, make_survey, live_server, 
     page.get_by_label("Hoe oud ben je?").fill("16")
     page.get_by_label("Hoe oud ben je?").press("Tab")
     expect(ouders).to_be_hidden()
+    # Digits of other scripts count as the server counts them (logic.normalise): full-width
+    # from a Japanese keyboard, Arabic-Indic, and mathematical bold beyond the 16-bit range.
+    bold_14, bold_16 = "\U0001d7cf\U0001d7d2", "\U0001d7cf\U0001d7d4"
+    for under, over in (("１４", "１６"), ("١٤", "١٦"), (bold_14, bold_16)):
+        page.get_by_label("Hoe oud ben je?").fill(under)
+        page.get_by_label("Hoe oud ben je?").press("Tab")
+        expect(ouders).to_be_visible()
+        page.get_by_label("Hoe oud ben je?").fill(over)
+        page.get_by_label("Hoe oud ben je?").press("Tab")
+        expect(ouders).to_be_hidden()
+    page.get_by_label("Hoe oud ben je?").fill("16")
     page.get_by_label("Welke wijk in Emmen?").fill("Emmerhout")
     page.get_by_role("button", name="Versturen").click()
     expect(page.get_by_role("heading", name="Bedankt voor het meedoen!")).to_be_visible()
