@@ -1,4 +1,5 @@
-"""Engine settings per database, and a lean path for idempotent single statements."""
+"""Engine settings per database, a lean path for idempotent single statements, and two
+helpers for requests that read before they write (see `lock_rows`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from psycopg import errors, pq
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from peiling.extensions import db
 
@@ -241,3 +243,40 @@ def dispose_engines(app: Flask) -> None:
     writer = app.extensions.pop(WRITER, None)
     if writer is not None:
         writer.close()
+
+
+# A request that reads to decide what to write (is this slug free, what is the next page's
+# position, whom does this code belong to) races a second request doing the same at the same
+# moment, which is what a double click is: both decide on the same old state, and the
+# second then fails on a unique key (a 503) or undoes the first.
+
+
+def lock_rows(session: Session, column: Any, *where: Any) -> int:
+    """Hold the rows of `column`'s table that match `where` until the transaction ends, so
+    that a concurrent request doing the same waits for this one's commit and then reads its
+    result; return how many rows matched. Call it before reading what to change.
+
+    An UPDATE that sets a column to itself is the one statement that does this on both
+    databases: PostgreSQL locks the rows, SQLite takes its single write lock (and waits its
+    busy timeout for it). SELECT ... FOR UPDATE does nothing on SQLite.
+    """
+    statement = update(column.class_).where(*where).values({column.key: column})
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def flush_or_recheck(session: Session, check: Callable[[], object]) -> None:
+    """Flush new rows whose unique values `check` has found free.
+
+    When there is no row to lock (a new slug, a new e-mail address), a concurrent request
+    may take the value between the check and the insert. Its commit is visible once the
+    unique key has refused ours, so running `check` again raises the same friendly error as
+    a second request a moment later would. If `check` passes, the IntegrityError had
+    another cause and is raised.
+    """
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        check()
+        raise

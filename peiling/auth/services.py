@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peiling.auth.models import AuditEvent, Role, User, UserMunicipality
+from peiling.database import flush_or_recheck
 from peiling.geo import Municipality
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
@@ -45,8 +46,7 @@ def create_user(
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise AccountError(_("‘%(email)s’ is geen geldig e-mailadres.", email=email))
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError(_("Er bestaat al een account voor %(email)s.", email=email))
+    _refuse_taken(session, email)
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
@@ -68,7 +68,14 @@ def create_user(
     user.set_password(password)
     user.scope = [UserMunicipality(municipality_code=c) for c in codes]
     session.add(user)
+    # Two posts of one form at once (a double click) both find the address free.
+    flush_or_recheck(session, lambda: _refuse_taken(session, email))
     return user
+
+
+def _refuse_taken(session: Session, email: str) -> None:
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(_("Er bestaat al een account voor %(email)s.", email=email))
 
 
 def change_password(user: User, current: str, new: str) -> None:

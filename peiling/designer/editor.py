@@ -67,7 +67,9 @@ QUESTION_TYPES = [
 
 
 def _loaded(slug: str) -> tuple[Survey, dict]:  # type: ignore[type-arg]
-    """The survey and its definition, to edit."""
+    """The survey and its definition, to edit (and, for a POST, locked until commit)."""
+    if request.method == "POST":
+        services.lock_for_edit(db.session, slug)
     survey = survey_or_404(slug)
     return survey, export_definition(survey)
 

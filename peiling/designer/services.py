@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from peiling.database import flush_or_recheck, lock_rows
 from peiling.designer import edits
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import MAY_HAVE_OPTIONS, build_survey
@@ -105,7 +106,17 @@ def _needed_option(data: dict[str, Any], question: str, option: Option) -> None:
 # through apply_definition, so every rule about answers and conditions is checked there.
 
 
+def lock_for_edit(session: Session, slug: str) -> None:
+    """Call before reading a questionnaire to change it. Two edits of one questionnaire at
+    the same moment (a double click on "add page", two researchers) then run one after the
+    other, the second on the first's result, instead of failing on a unique position or
+    undoing the first."""
+    lock_rows(session, Survey.revision, Survey.slug == slug)
+
+
 def _edit(session: Session, survey: Survey, change: Any) -> None:
+    lock_for_edit(session, survey.slug)
+    session.refresh(survey)
     data = export_definition(survey)
     change(data)
     apply_definition(session, survey, data)
@@ -212,6 +223,7 @@ def duplicate(session: Session, survey: Survey, slug: str, title: str | None = N
     data.pop("closes_at", None)
     copy = build_survey(session, data)
     session.add(copy)
+    flush_or_recheck(session, lambda: build_survey(session, data))  # a double click
     return copy
 
 

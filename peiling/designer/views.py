@@ -15,6 +15,7 @@ from sqlalchemy import select
 from peiling.auth.access import roles_required
 from peiling.auth.models import Role
 from peiling.auth.services import record
+from peiling.database import flush_or_recheck
 from peiling.designer import bp, services
 from peiling.extensions import db
 from peiling.surveys.cli import read_definition
@@ -85,7 +86,6 @@ def duplicate(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         flash(_("Kopiëren is niet gelukt: %(problems)s", problems="; ".join(exc.problems)))
         return redirect(url_for(".index"))
-    db.session.flush()
     record(db.session, current_user, "duplicated", copy.slug, source=survey.slug)
     db.session.commit()
     flash(_("Kopie gemaakt als concept: %(slug)s.", slug=copy.slug))
@@ -115,7 +115,8 @@ def _store_draft(data: object, action: str, **detail: str) -> Survey:
         data = {**data, "status": "draft"}
     survey = build_survey(db.session, data)
     db.session.add(survey)
-    db.session.flush()
+    # Two posts of one form at once (a double click) both find the slug free.
+    flush_or_recheck(db.session, lambda: build_survey(db.session, data))
     record(db.session, current_user, action, survey.slug, **detail)
     db.session.commit()
     return survey

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peiling.csvfiles import UnreadableCsv, csv_rows
+from peiling.database import lock_rows
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.panel.models import Member, MemberStatus, Panel
@@ -74,6 +75,9 @@ def import_members(
 ) -> Report:
     """Check every row; add the members if all are good (or, with `only_good`, the good
     ones). Rows are numbered as in the file, the header being row 1."""
+    # Before reading who is in the panel: the same file posted twice at once (a double
+    # click) is then reported row by row as already in the panel, not refused by the key.
+    lock_rows(session, Panel.name, Panel.id == panel.id)
     places: dict[str, str] = {}  # CBS code or lower-case name -> CBS code
     for m in session.scalars(select(Municipality).where(
             Municipality.region_code == panel.region_code)):  # fmt: skip

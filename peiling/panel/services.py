@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import render_template, url_for
@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from peiling.database import lock_rows
 from peiling.designer.sharing import public_base
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
@@ -33,6 +34,10 @@ from peiling.surveys.models import Survey
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 60 bits: a few thousand valid codes among 10^18, and sign-up is throttled
 MAX_CODES_PER_BATCH = 20_000
+# The same sign-up again within this time (a double click, a refresh of the sent page)
+# sends no second mail: a new one would replace the key in the first, so that whichever
+# mail she opens first may hold a dead link.
+RESEND_AFTER = timedelta(minutes=1)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 GENDER = "geslacht"  # gender's key in a wave response's profile
 GENDERS = {
@@ -57,6 +62,7 @@ def normalise_code(typed: str) -> str:
 
 def new_codes(session: Session, panel: Panel, per_municipality: dict[str, int]) -> tuple[int, int]:
     """Make a batch of unique codes; returns (batch number, codes made)."""
+    lock_rows(session, Panel.name, Panel.id == panel.id)  # two at once: two batch numbers
     batch = (session.scalar(select(func.max(RecruitmentCode.batch))
                             .where(RecruitmentCode.panel_id == panel.id)) or 0) + 1  # fmt: skip
     made = 0
@@ -120,9 +126,16 @@ class CodeRefused(Exception):
     """The code is unknown, or was used by someone who has confirmed already."""
 
 
-def sign_up(session: Session, panel: Panel, typed_code: str, data: SignUp) -> tuple[Member, str]:
+def sign_up(
+    session: Session, panel: Panel, typed_code: str, data: SignUp
+) -> tuple[Member, str | None]:
     """Make (or, for an unconfirmed sign-up with the same code, redo) the member behind a
-    code; returns her and the confirmation key for the mail. The code then counts as used."""
+    code; returns her and the confirmation key for the mail, or None when the same sign-up
+    was just mailed (RESEND_AFTER). The code then counts as used."""
+    # Before reading whom the code belongs to: two posts of one form at once (a double
+    # click) then run one after the other, and the second sees the first's member.
+    lock_rows(session, RecruitmentCode.member_id, RecruitmentCode.panel_id == panel.id,
+              RecruitmentCode.code == normalise_code(typed_code))  # fmt: skip
     code = find_code(session, panel, typed_code)
     if code is None:
         raise CodeRefused
@@ -130,6 +143,8 @@ def sign_up(session: Session, panel: Panel, typed_code: str, data: SignUp) -> tu
     if member is not None and member.status is not MemberStatus.INVITED:
         raise CodeRefused
     email = data.email.strip().lower()
+    if member is not None and member.email == email and _just_mailed(session, member):
+        return member, None
     other = session.scalar(select(Member).where(Member.panel_id == panel.id, Member.email == email))
     if other is not None and other is not member:
         raise DuplicateEmail
@@ -146,6 +161,13 @@ def sign_up(session: Session, panel: Panel, typed_code: str, data: SignUp) -> tu
     code.member_id = member.id
     code.used_at = datetime.now(UTC)
     return member, confirm
+
+
+def _just_mailed(session: Session, member: Member) -> bool:
+    since = datetime.now(UTC) - RESEND_AFTER
+    return session.scalar(select(Mail.id).where(
+        Mail.member_id == member.id, Mail.kind == "confirm", Mail.created_at >= since
+    ).limit(1)) is not None  # fmt: skip
 
 
 class DuplicateEmail(Exception):

@@ -277,10 +277,13 @@ def signup(slug: str) -> ResponseReturnValue:
             except services.DuplicateEmail:
                 problems["email"] = _("Dit e-mailadres doet al mee aan het panel.")
             else:
-                message = services.confirmation_mail(panel, member, key)
-                db.session.add(message)
-                db.session.commit()
-                mail.send_queued(db.session, [message.id])  # a failure stays queued
+                if key is None:  # the same sign-up a moment ago: its mail is on its way
+                    db.session.rollback()
+                else:
+                    message = services.confirmation_mail(panel, member, key)
+                    db.session.add(message)
+                    db.session.commit()
+                    mail.send_queued(db.session, [message.id])  # a failure stays queued
                 return render_template("panel/signup_sent.html", panel=panel,
                                        email=member.email)  # fmt: skip
         db.session.rollback()

@@ -1,0 +1,264 @@
+"""Two posts of one form at the same moment: a double click, or two people at once.
+
+A request that checks before it writes (is this slug free, what is the next position,
+whom does this code belong to) and a second one doing the same both see the old state.
+Before peiling.database.lock_rows and flush_or_recheck, the second answered 503 ("even
+niet bereikbaar") in most rounds on both databases: a unique key refused its insert.
+Each test runs a few rounds, so that one lucky order of the two threads cannot pass it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from peiling.auth.models import User
+from peiling.database import flush_or_recheck, lock_rows
+from peiling.extensions import db
+from peiling.panel.models import Mail, Member, RecruitmentCode
+from peiling.panel.services import normalise_code
+from peiling.surveys.importer import DefinitionError, build_survey
+from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
+from tests.auth.fixtures import PASSWORD, csrf_of
+from tests.panel.fixtures import codes, inbox, panel  # noqa: F401 - fixtures
+
+ROUNDS = 4
+
+
+def at_once(
+    clients: list[FlaskClient], page: str, url: str, data: dict[str, Any] | Callable[[], dict]
+) -> list[str]:
+    """Post `data` (or what it makes: a file is read once) from each client at the same
+    moment, each with the token of its own copy of `page`; return "status: text of the
+    page" per post, in the order they answered."""
+    forms = [
+        {
+            **(data() if callable(data) else data),
+            "csrf_token": csrf_of(c.get(page).get_data(as_text=True)),
+        }
+        for c in clients
+    ]
+    start = threading.Barrier(len(clients))
+    answers: list[str] = []
+
+    def post(client: FlaskClient, form: dict[str, Any]) -> None:
+        start.wait()
+        response = client.post(url, data=form)
+        answers.append(f"{response.status_code}: {response.get_data(as_text=True)}")
+
+    threads = [
+        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == len(clients), "a post did not come back"
+    return answers
+
+
+def statuses(answers: list[str]) -> list[int]:
+    return sorted(int(answer.split(":", 1)[0]) for answer in answers)
+
+
+def scalar(app: Flask, query: Any) -> Any:
+    with app.app_context():
+        return db.session.scalar(query)
+
+
+@pytest.fixture
+def two(logged_in) -> Callable[[str], list[FlaskClient]]:  # type: ignore[no-untyped-def]
+    return lambda name: [logged_in(name), logged_in(name)]
+
+
+def test_new_questionnaire_with_the_same_slug(app, two) -> None:  # type: ignore[no-untyped-def]
+    clients = two("researcher")
+    for n in range(ROUNDS):
+        slug = f"dubbel-{n}"
+        data = {"template": "leeg", "slug": slug, "title": "Dubbel"}
+        answers = at_once(clients, "/ontwerp/nieuw", "/ontwerp/nieuw", data)
+        assert statuses(answers) == [302, 422], answers
+        refused = next(a for a in answers if a.startswith("422"))
+        assert f"er bestaat al een vragenlijst met slug &#39;{slug}&#39;" in refused
+        assert scalar(app, sa.select(sa.func.count()).where(Survey.slug == slug)) == 1
+
+
+def test_copy_to_the_same_slug(app, two, make_survey) -> None:  # type: ignore[no-untyped-def]
+    source = make_survey(status="draft")
+    clients = two("researcher")
+    for n in range(ROUNDS):
+        slug = f"kopie-{n}"
+        answers = at_once(clients, "/ontwerp/", f"/ontwerp/{source.slug}/kopie", {"slug": slug})
+        assert statuses(answers) == [302, 302], answers  # both back to the list, with a message
+        assert scalar(app, sa.select(sa.func.count()).where(Survey.slug == slug)) == 1
+        messages = [c.get("/ontwerp/").get_data(as_text=True) for c in clients]
+        assert sum(f"Kopie gemaakt als concept: {slug}." in m for m in messages) == 1
+        assert sum("Kopiëren is niet gelukt" in m for m in messages) == 1
+
+
+def test_new_account_with_the_same_address(app, two) -> None:  # type: ignore[no-untyped-def]
+    clients = two("admin")
+    for n in range(ROUNDS):
+        email = f"dubbel{n}@provincie.nl"
+        data = {"email": email, "role": "analyst", "password": PASSWORD}
+        answers = at_once(clients, "/beheer/gebruikers", "/beheer/gebruikers", data)
+        assert statuses(answers) == [302, 422], answers
+        assert f"Er bestaat al een account voor {email}." in next(
+            a for a in answers if a.startswith("422")
+        )
+        assert scalar(app, sa.select(sa.func.count()).where(User.email == email)) == 1
+
+
+def test_add_page_twice(app, two, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(status="draft")
+    clients = two("researcher")
+    editor = f"/ontwerp/{survey.slug}"
+    for n in range(ROUNDS):
+        answers = at_once(clients, editor, f"{editor}/pagina", {"title": f"Extra {n}"})
+        assert statuses(answers) == [302, 302], answers
+    # Each post added its page on the other's result: none lost, none refused.
+    with app.app_context():
+        pages = db.session.scalars(
+            sa.select(Page).where(Page.survey_id == survey.id).order_by(Page.position)
+        ).all()
+        assert [p.position for p in pages] == list(range(1 + 2 * ROUNDS))
+        titles = [p.title for p in pages[1:]]
+        assert sorted(titles) == sorted(f"Extra {n}" for n in range(ROUNDS) for _ in (1, 2))
+
+
+def test_add_the_same_question_twice(app, two, make_survey) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(status="draft")
+    clients = two("researcher")
+    editor = f"/ontwerp/{survey.slug}"
+    for n in range(ROUNDS):
+        data = {"page": "0", "code": f"nieuw_{n}", "type": "short_text", "text": "Nieuw?"}
+        answers = at_once(clients, editor, f"{editor}/vraag", data)
+        assert statuses(answers) == [302, 302], answers
+        # One added it; the other saw it there and was told (in the editor it returns to).
+        added = sa.select(sa.func.count()).where(
+            Question.survey_id == survey.id, Question.code == f"nieuw_{n}"
+        )
+        assert scalar(app, added) == 1
+    assert scalar(app, sa.select(sa.func.count()).where(Question.survey_id == survey.id)) == (
+        1 + ROUNDS
+    )
+
+
+def test_import_the_same_members_twice(app, two, panel) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    clients = two("researcher")
+    url = "/panel/groninger-panel/importeren"
+    for n in range(ROUNDS):
+        rows = "".join(f"lid{n}.{k}@example.nl;Veendam;1980\n" for k in range(3))
+        csv = ("email;gemeente;geboortejaar\n" + rows).encode()
+        answers = at_once(
+            clients, url, url, lambda csv=csv: {"bestand": (io.BytesIO(csv), "leden.csv")}
+        )
+        assert statuses(answers) == [200, 422], answers
+        refused = next(a for a in answers if a.startswith("422"))
+        assert refused.count("staat al in het panel") == 3  # each row named, nothing half done
+        added = sa.select(sa.func.count()).where(Member.email.like(f"lid{n}.%"))
+        assert scalar(app, added) == 3
+
+
+def test_codes_twice(app, two, panel) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    clients = two("researcher")
+    page = "/panel/groninger-panel/"
+    for _n in range(ROUNDS):
+        answers = at_once(clients, page, "/panel/groninger-panel/codes", {"n_GM0014": "2"})
+        assert statuses(answers) == [302, 302], answers
+    # Two batches per round, each its own number: a mail merge per batch gets its own codes.
+    with app.app_context():
+        batches = db.session.execute(
+            sa.select(RecruitmentCode.batch, sa.func.count()).group_by(RecruitmentCode.batch)
+        ).all()
+    assert sorted(batches) == [(b, 2) for b in range(1, 2 * ROUNDS + 1)]
+
+
+def test_sign_up_sent_twice(app, inbox, codes) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """A double click on the panel's sign-up form: one member, one mail, a live link."""
+    for n, code in enumerate(codes):
+        email = f"dubbel{n}@example.nl"
+        clients = [app.test_client(), app.test_client()]
+        page = f"/panel/groninger-panel/aanmelden?code={code}"
+        data = {"code": code, "email": email, "geboortejaar": "1990", "geslacht": "vrouw"}
+        answers = at_once(clients, page, "/panel/groninger-panel/aanmelden", data)
+        assert statuses(answers) == [200, 200], answers
+        assert all("Kijk in je e-mail" in a for a in answers)
+        assert scalar(app, sa.select(sa.func.count()).where(Member.email == email)) == 1
+        assert scalar(app, sa.select(sa.func.count()).where(Mail.to_address == email)) == 1
+    for n in range(len(codes)):
+        (message,) = inbox.to(f"dubbel{n}@example.nl")
+        link = inbox.links(message)[0].split("://", 1)[1].split("/", 1)[1]
+        assert app.test_client().post("/" + link).status_code == 200
+
+
+def test_the_same_sign_up_later_sends_a_new_mail(app, inbox, codes) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """Within a minute the same sign-up is the same; after it, she may ask for a new mail."""
+    from tests.panel.test_recruitment import sign_up
+
+    client = app.test_client()
+    assert sign_up(client, codes[0]).status_code == 200
+    assert sign_up(client, codes[0]).status_code == 200
+    assert scalar(app, sa.select(sa.func.count()).select_from(Mail)) == 1
+    with app.app_context():
+        earlier = datetime.now(UTC) - timedelta(minutes=2)
+        db.session.execute(sa.update(Mail).values(created_at=earlier))
+        db.session.commit()
+    assert sign_up(client, codes[0]).status_code == 200
+    assert scalar(app, sa.select(sa.func.count()).select_from(Mail)) == 2
+
+
+# ------------------------------------------------------------- the two helpers themselves
+
+
+def test_lock_rows_makes_the_second_wait_and_read_the_first_result(app, codes) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    where = (RecruitmentCode.code == normalise_code(codes[0]),)
+    seen: list[Any] = []
+
+    def second() -> None:
+        with app.app_context():
+            assert lock_rows(db.session, RecruitmentCode.used_at, *where) == 1
+            seen.append(db.session.scalar(sa.select(RecruitmentCode.used_at).where(*where)))
+            db.session.rollback()
+
+    with app.app_context():
+        assert lock_rows(db.session, RecruitmentCode.used_at, *where) == 1
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert seen == [], "the second request went ahead while the first held the row"
+        db.session.execute(
+            sa.update(RecruitmentCode).where(*where).values(used_at=datetime.now(UTC))
+        )
+        db.session.commit()
+    thread.join(timeout=30)
+    assert len(seen) == 1 and seen[0] is not None  # it read what the first committed
+
+
+def test_flush_or_recheck_turns_a_lost_race_into_the_checks_error(app) -> None:  # type: ignore[no-untyped-def]
+    data = {"slug": "gelijktijdig", "title": "Eerste", "region": "drenthe", "pages": [
+        {"questions": [{"code": "v", "type": "short_text", "text": "Vraag?"}]}]}  # fmt: skip
+    with app.app_context():
+        ours = build_survey(db.session, data)  # the slug is free now
+        db.session.add(ours)
+        with db.engine.begin() as other:  # another request takes it meanwhile
+            other.execute(sa.insert(Survey).values(
+                slug="gelijktijdig", title="Tweede", kind=SurveyKind.FLASH_POLL,
+                status=SurveyStatus.DRAFT, region_code="drenthe"))  # fmt: skip
+        with pytest.raises(DefinitionError, match="er bestaat al een vragenlijst"):
+            flush_or_recheck(db.session, lambda: build_survey(db.session, data))
+        # A check that still passes means another cause: the IntegrityError itself comes out.
+        with db.session.no_autoflush:  # two new rows with one slug, each checked alone
+            db.session.add(build_survey(db.session, {**data, "slug": "vrij"}))
+            db.session.add(build_survey(db.session, {**data, "slug": "vrij"}))
+        with pytest.raises(sa.exc.IntegrityError):
+            flush_or_recheck(db.session, lambda: None)
