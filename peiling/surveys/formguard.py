@@ -73,9 +73,19 @@ def remember(response: ResponseReturnValue, path: str = "/p/") -> None:
 
 
 def check(posted: str) -> None:
-    """Raise CSRFError unless `posted` (the form's FIELD) matches this browser's cookie."""
+    """Raise CSRFError unless `posted` (the form's FIELD) matches this browser's cookie.
+
+    A browser that keeps no cookies at all (Safari's "block all cookies", a locked-down
+    school phone) never has the cookie: she would be sent back to the same page for ever.
+    Her browser still says where the post comes from: `Sec-Fetch-Site: same-origin` is set
+    by the browser alone (no page can set or forge it), and a cross-site form post says
+    "cross-site". Only then is a missing cookie let through (as Go's
+    http.CrossOriginProtection does); a cookie that is there must still match.
+    """
     secret = _browser_secret()
     if secret is None:
+        if request.headers.get("Sec-Fetch-Site") == "same-origin":
+            return
         raise CSRFError("Het formuliercookie ontbreekt.")
     # As bytes: compare_digest refuses str with non-ASCII characters, which a script can send.
     if not hmac.compare_digest(_mac(secret).encode(), posted.encode()):

@@ -354,3 +354,44 @@ def test_live_conditions_on_municipality_and_age(app, make_survey, live_server, 
         "gemeente": ["GM0114"],
         "emmen": ["Emmerhout"],
     }
+
+
+def test_a_phone_that_blocks_all_cookies_sends_the_poll(
+    app, demo_survey, live_server, browser, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Chromium with its own setting "don't allow sites to save data" (Safari's "block all
+    cookies" does the same): the form's cookie never comes back, so the post is let through
+    on the browser's Sec-Fetch-Site: same-origin (peiling.surveys.formguard.check)."""
+    from tests.browser.conftest import ARGS, CHROMIUM, PHONE
+
+    preferences = tmp_path / "profiel" / "Default" / "Preferences"
+    preferences.parent.mkdir(parents=True)
+    blocked = {"profile": {"default_content_setting_values": {"cookies": 2}}}
+    preferences.write_text(json.dumps(blocked))
+    context = browser.browser_type.launch_persistent_context(
+        tmp_path / "profiel", executable_path=CHROMIUM, args=ARGS, headless=True,
+        locale="nl-NL", viewport=PHONE, is_mobile=True, has_touch=True,
+    )  # fmt: skip
+    try:
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(f"{live_server}/p/{demo_survey.slug}")
+        about_you(page, "19", "Assen")
+        expect(page.get_by_role("heading", name="De zomer")).to_be_visible()
+        in_question(page, "genoeg_te_doen").get_by_label("Ja, genoeg").check()
+        in_question(page, "organiseren").get_by_label("Nee", exact=True).check()
+        in_question(page, "cijfer").get_by_label("8", exact=True).check()
+        page.get_by_role("button", name="Volgende").click()
+        expect(page.get_by_role("heading", name="Tot slot")).to_be_visible()
+        page.get_by_role("button", name="Versturen").click()
+        expect(page.get_by_role("heading", name="Bedankt voor het meedoen!")).to_be_visible()
+        assert context.cookies() == []  # the setting was really in effect
+    finally:
+        context.close()
+    assert stored(app)["answers"] == {
+        "leeftijd": [19.0],
+        "gemeente": ["GM0106"],
+        "genoeg_te_doen": ["genoeg"],
+        "organiseren": ["nee"],
+        "cijfer": [8.0],
+    }

@@ -357,6 +357,40 @@ def test_expired_csrf_token_keeps_the_answers(app, demo_survey, respondent) -> N
     assert count_rows(app, "response") == 1
 
 
+def test_a_browser_that_keeps_no_cookies_can_still_send_from_the_form(
+    app, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    """Without any cookie, the browser's own Sec-Fetch-Site says the post came from the
+    form's own pages; every other value, or none (an old browser), is still refused."""
+    r = respondent(demo_survey.slug)
+    r.open()
+    r.client.delete_cookie("peiling_form", path="/p/")
+    for site in ("cross-site", "same-site", "none", "Same-Origin", ""):
+        headers = {"Sec-Fetch-Site": site} if site else {}
+        refused = r.client.post(r.url, data={"csrf_token": r.csrf, "token": r.token,
+                                             "pagina": "2", "actie": "verder", **ALL},
+                                headers=headers)  # fmt: skip
+        assert refused.status_code == 400, site
+        r.client.delete_cookie("peiling_form", path="/p/")  # the refusal set a new one
+    assert count_rows(app, "response") == 0
+    sent = r.client.post(r.url, data={"csrf_token": "", "token": r.token, "pagina": "2",
+                                      "actie": "verder", **ALL},
+                         headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    assert sent.status_code == 303 and sent.headers["Location"].endswith("/bedankt")
+    assert count_rows(app, "response") == 1
+
+
+def test_a_cookie_that_is_there_must_match_whatever_the_browser_says(
+    app, demo_survey, respondent
+) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    r.open()
+    data = {"csrf_token": "bogus", "token": r.token, "pagina": "2", "actie": "verder", **ALL}
+    refused = r.client.post(r.url, data=data, headers={"Sec-Fetch-Site": "same-origin"})
+    assert refused.status_code == 400
+    assert count_rows(app, "response") == 0
+
+
 def test_database_error_shows_retry_page_with_answers_then_stores_once(
     app, demo_survey, respondent
 ) -> None:  # type: ignore[no-untyped-def]
