@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from peiling.auth.models import User
 from peiling.database import flush_or_recheck, lock_rows
 from peiling.extensions import db
-from peiling.panel.models import Mail, Member, RecruitmentCode
+from peiling.panel.models import Invitation, Mail, Member, MemberStatus, RecruitmentCode, Wave
 from peiling.panel.services import normalise_code
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
@@ -181,6 +181,30 @@ def test_codes_twice(app, two, panel) -> None:  # type: ignore[no-untyped-def] #
             sa.select(RecruitmentCode.batch, sa.func.count()).group_by(RecruitmentCode.batch)
         ).all()
     assert sorted(batches) == [(b, 2) for b in range(1, 2 * ROUNDS + 1)]
+
+
+def test_draw_the_same_wave_twice(app, two, panel, make_survey) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """A second wave would invite every member a second time to the same questionnaire."""
+    with app.app_context():
+        for k in range(3):
+            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
+                                  municipality_code="GM0014", birth_year=1980,
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.commit()
+    survey = make_survey(slug="golfpeiling", kind="panel", region="groningen")
+    clients = two("researcher")
+    url = "/panel/groninger-panel/golven"
+    for n in range(ROUNDS):
+        data = {"name": f"Golf {n}", "survey": str(survey.id), "mode": "all"}
+        answers = at_once(clients, url, url, data)
+        assert statuses(answers) == [302, 422], answers
+        refused = next(a for a in answers if a.startswith("422"))
+        assert f"Dit panel heeft al een golf met de naam ‘Golf {n}’" in refused
+    with app.app_context():
+        names = db.session.scalars(sa.select(Wave.name).order_by(Wave.id)).all()
+        invited = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
+    assert names == [f"Golf {n}" for n in range(ROUNDS)]
+    assert invited == 3 * ROUNDS  # each member once per wave
 
 
 def test_sign_up_sent_twice(app, inbox, codes) -> None:  # type: ignore[no-untyped-def] # noqa: F811

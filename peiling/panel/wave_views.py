@@ -84,6 +84,11 @@ def wave_new(slug: str) -> ResponseReturnValue:
             problems.append(_("Kies een vragenlijst."))
         if not name:
             problems.append(_("Geef de golf een naam."))
+        # The panel stays locked until commit: the same form posted twice at once (a double
+        # click) finds the first's wave here instead of drawing and inviting a second time.
+        elif waves.wave_named(db.session, panel, name) is not None:
+            problems.append(_("Dit panel heeft al een golf met de naam ‘%(name)s’. Kies een "
+                              "andere naam.", name=name))  # fmt: skip
         if not problems:
             wave = waves.create_wave(db.session, panel, survey, name, sample, seed)  # type: ignore[arg-type]
             record(db.session, current_user, "created", f"panel:{slug}", wave=wave.id, seed=seed)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from peiling import jobs
+from peiling.database import lock_rows
 from peiling.extensions import db
 from peiling.panel.models import Invitation, Mail, MailStatus, Member, MemberStatus, Panel, Wave
 from peiling.panel.services import GENDER, external
@@ -56,6 +57,13 @@ def active_members(session: Session, panel: Panel) -> dict[str, list[int]]:
     ):
         found[place].append(member_id)
     return found
+
+
+def wave_named(session: Session, panel: Panel, name: str) -> Wave | None:
+    """The panel's wave called `name`, after locking the panel until the transaction ends
+    (database.lock_rows), so that a wave of that name made meanwhile is seen."""
+    lock_rows(session, Panel.name, Panel.id == panel.id)
+    return session.scalar(select(Wave).where(Wave.panel_id == panel.id, Wave.name == name))
 
 
 def create_wave(
