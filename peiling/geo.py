@@ -1,11 +1,16 @@
-"""Reference data: provinces (regions) and their municipalities with CBS codes."""
+"""Reference data: provinces (regions) and their municipalities with CBS codes, and the
+time zone every moment is shown to staff in."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from peiling.extensions import db
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # Dutch time, for every moment staff see or type
 
 
 class Region(db.Model):

@@ -24,7 +24,16 @@ from flask.testing import FlaskClient
 from peiling.auth.models import User
 from peiling.database import flush_or_recheck, lock_rows
 from peiling.extensions import db
-from peiling.panel.models import Invitation, Mail, Member, MemberStatus, RecruitmentCode, Wave
+from peiling.panel import waves
+from peiling.panel.models import (
+    Invitation,
+    Mail,
+    Member,
+    MemberStatus,
+    Panel,
+    RecruitmentCode,
+    Wave,
+)
 from peiling.panel.services import normalise_code
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
@@ -205,6 +214,41 @@ def test_draw_the_same_wave_twice(app, two, panel, make_survey) -> None:  # type
         invited = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
     assert names == [f"Golf {n}" for n in range(ROUNDS)]
     assert invited == 3 * ROUNDS  # each member once per wave
+
+
+def test_remind_twice(app, two, panel, make_survey, inbox) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """Two presses at once, an hour after the last mail: one reminder each round. (The
+    mail's unique key alone held this before waves.reminder_refused; its lock must not
+    break it, and a press just after the other's commit is refused, not a second round.)"""
+    from tests.panel.test_waves import an_hour_later, wait_for
+
+    with app.app_context():
+        for k in range(3):
+            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
+                                  municipality_code="GM0014", birth_year=1980,
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.commit()
+        wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
+                                 make_survey(slug="herinner", kind="panel", region="groningen"),
+                                 "Golf", {"all": True}, 7)  # fmt: skip
+        db.session.commit()
+        url = f"/panel/groninger-panel/golven/{wave.id}"
+    clients = two("researcher")
+    clients[0].post(
+        url + "/uitnodigen",
+        data={"csrf_token": csrf_of(clients[0].get(url).get_data(as_text=True))},
+    )
+    wait_for(lambda: len(inbox.messages) == 3)
+    for n in range(ROUNDS):
+        an_hour_later(app)
+        answers = at_once(clients, url, url + "/herinneren", {})
+        assert statuses(answers) == [302, 302], answers
+        with app.app_context():
+            kinds = db.session.scalars(sa.select(Mail.kind)).all()
+        assert sorted(kinds) == sorted(
+            ["invitation"] * 3 + [f"reminder-{k}" for k in range(1, n + 2) for _ in range(3)]
+        )
+        wait_for(lambda n=n: len(inbox.messages) == 3 * (n + 2))  # sent before the next round
 
 
 def test_sign_up_sent_twice(app, inbox, codes) -> None:  # type: ignore[no-untyped-def] # noqa: F811

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from peiling.analysis.filters import AMSTERDAM, Filters, answers_in_view, response_conditions
+from peiling.analysis.filters import Filters, answers_in_view, response_conditions
 from peiling.auth.access import Scope
+from peiling.geo import AMSTERDAM
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
 

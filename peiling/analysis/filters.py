@@ -8,14 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select
 
 from peiling.auth.access import Scope
+from peiling.geo import AMSTERDAM
 from peiling.surveys.models import Answer, Response
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 AGE_BANDS: dict[str, tuple[int, int]] = {"12-15": (12, 15), "16-19": (16, 19), "20-25": (20, 25)}
 
 

@@ -20,14 +20,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from peiling.analysis import profiles
-from peiling.analysis.filters import AMSTERDAM, Filters, response_conditions
+from peiling.analysis.filters import Filters, response_conditions
 from peiling.analysis.headlines import headlines
 from peiling.analysis.open_answers import open_answers
 from peiling.analysis.results import QuestionTable, Results, results
 from peiling.analysis.volunteers import volunteers
 from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
-from peiling.geo import Municipality
+from peiling.geo import AMSTERDAM, Municipality
 from peiling.surveys.answers import consent_age
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response

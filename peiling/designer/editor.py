@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,6 +17,7 @@ from peiling.auth.services import record
 from peiling.designer import bp, edits, services
 from peiling.designer.views import DESIGNERS, survey_or_404
 from peiling.extensions import db
+from peiling.geo import AMSTERDAM
 from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.numbers import whole_number
 from peiling.surveys.answers import Cleaned, Problems
@@ -30,8 +30,6 @@ from peiling.surveys.render import page_context
 from peiling.surveys.translation import SOURCE
 from peiling.surveys.views import HONEYPOT, extract_raw
 from peiling.web import posted_fields
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def local_moment(value: str) -> str:

@@ -137,6 +137,11 @@ def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
     panel = panel_or_404(slug)
     wave = _wave_or_404(panel, wave_id)
     if action == "herinneren":
+        refused = waves.reminder_refused(db.session, wave)
+        if refused:
+            db.session.rollback()
+            flash(refused, "error")
+            return redirect(url_for(".wave", slug=slug, wave_id=wave_id))
         wave.reminders += 1
         kind = f"reminder-{wave.reminders}"
     else:

@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, render_template
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from peiling import jobs
 from peiling.database import lock_rows
 from peiling.extensions import db
+from peiling.geo import AMSTERDAM
 from peiling.panel.models import Invitation, Mail, MailStatus, Member, MemberStatus, Panel, Wave
 from peiling.panel.services import GENDER, external
 from peiling.surveys.models import Survey
@@ -172,6 +173,34 @@ def send_batch(ids: list[int]) -> None:
         if not failed:
             break
         time.sleep(pause * (attempt + 1))
+
+
+# Nobody means to mail a whole panel twice within an hour: a reminder that soon after the
+# wave's last mail is a double click, or a colleague who pressed the button too.
+REMINDER_GAP = timedelta(hours=1)
+
+
+def reminder_refused(session: Session, wave: Wave, now: datetime | None = None) -> str | None:
+    """Why a reminder cannot be queued now (a message for staff), or None. Locks the wave
+    until the transaction ends, so that two presses at once cannot both pass."""
+    lock_rows(session, Wave.reminders, Wave.id == wave.id)
+    session.refresh(wave)
+    first, last = session.execute(
+        select(func.min(Mail.created_at), func.max(Mail.created_at))
+        .join(Invitation, Invitation.id == Mail.invitation_id)
+        .where(Invitation.wave_id == wave.id)
+    ).one()
+    if first is None:
+        return _("Verstuur eerst de uitnodigingen; een herinnering komt daarna.")
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)  # SQLite gives it back naive
+    if (now or datetime.now(UTC)) - last < REMINDER_GAP:
+        return _(
+            "De laatste e-mails aan deze golf gingen om %(time)s weg. Een herinnering kan "
+            "vanaf %(next)s.",
+            time=last.astimezone(AMSTERDAM).strftime("%H:%M"),
+            next=(last + REMINDER_GAP).astimezone(AMSTERDAM).strftime("%H:%M"),
+        )
+    return None
 
 
 def mail_progress(session: Session, wave: Wave) -> list[dict[str, Any]]:

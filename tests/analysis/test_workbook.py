@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from peiling.analysis.filters import AMSTERDAM
 from peiling.auth.models import AuditEvent
 from peiling.extensions import db
+from peiling.geo import AMSTERDAM
 from tests.analysis.test_dashboard import short_form, store
 from tests.analysis.test_results import generated  # noqa: F401 - the fixture
 

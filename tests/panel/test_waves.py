@@ -7,7 +7,7 @@ import io
 import re
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from peiling.extensions import db
+from peiling.geo import AMSTERDAM
 from peiling.panel import waves
 from peiling.panel.models import Invitation, Mail, Member, MemberStatus, Panel, Wave
 from peiling.surveys.models import Answer, Response, Survey
@@ -44,6 +45,14 @@ def join(client, inbox: Inbox, code: str, email: str) -> None:  # type: ignore[n
     assert sign_up(client, code, email=email).status_code == 200
     (mail,) = inbox.to(email)
     assert client.post(path(Inbox.links(mail)[0])).status_code == 200
+
+
+def an_hour_later(app) -> None:  # type: ignore[no-untyped-def]
+    """As if the wave's mails went out an hour and a minute ago (waves.REMINDER_GAP)."""
+    with app.app_context():
+        for mail in db.session.scalars(select(Mail)):
+            mail.created_at -= timedelta(minutes=61)
+        db.session.commit()
 
 
 def staff_post(client, url: str, page_url: str, **data):  # type: ignore[no-untyped-def]
@@ -98,6 +107,7 @@ def test_the_whole_journey_through_a_wave(
     assert "Verkiezingen: ingevuld op" in laptop.get(path(data_url)).get_data(as_text=True)
 
     # The reminder goes only to those who have not finished.
+    an_hour_later(app)
     staff_post(staff, wave_url + "/herinneren", wave_url)
     wait_for(
         lambda: len(inbox.to("bram@example.nl")) == 3 and len(inbox.to("cees@example.nl")) == 3
@@ -109,6 +119,7 @@ def test_the_whole_journey_through_a_wave(
     # Bram unsubscribes through the link in his mail, and gets nothing more.
     unsubscribe = Inbox.links(reminder)[-1]
     assert app.test_client().post(path(unsubscribe)).status_code == 200
+    an_hour_later(app)
     staff_post(staff, wave_url + "/herinneren", wave_url)
     wait_for(lambda: len(inbox.to("cees@example.nl")) == 4)
     time.sleep(0.3)
@@ -492,3 +503,43 @@ def one_member_wave(app, panel, survey, email: str, birth_year: int, name: str) 
         token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
         db.session.commit()
         return str(token)
+
+
+def test_a_reminder_comes_after_the_invitations_and_not_within_the_hour(
+    app, inbox, panel, make_survey, logged_in
+) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        for k in range(2):
+            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
+                                  municipality_code="GM0014", birth_year=1980,
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.commit()
+    survey = make_survey(pages=PAGES, slug="herinnering", kind="panel", region="groningen")
+    staff = logged_in("researcher")
+    made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
+                      name="Golf", survey=str(survey.id), mode="all")  # fmt: skip
+    wave_url = made.headers["Location"]
+
+    def mails() -> list[str]:
+        with app.app_context():
+            return sorted(db.session.scalars(select(Mail.kind)))
+
+    early = staff_post(staff, wave_url + "/herinneren", wave_url)
+    assert early.status_code == 302
+    assert "Verstuur eerst de uitnodigingen" in staff.get(wave_url).get_data(as_text=True)
+    assert mails() == []
+
+    staff_post(staff, wave_url + "/uitnodigen", wave_url)
+    wait_for(lambda: len(inbox.messages) == 2)
+    staff_post(staff, wave_url + "/herinneren", wave_url)
+    page = staff.get(wave_url).get_data(as_text=True)
+    sent = re.search(r"gingen om (\d\d:\d\d) weg\. Een herinnering kan vanaf (\d\d:\d\d)", page)
+    assert sent, page
+    now = datetime.now(UTC).astimezone(AMSTERDAM)
+    assert sent.group(1) in {now.strftime("%H:%M"), (now - timedelta(minutes=1)).strftime("%H:%M")}
+    assert mails() == ["invitation", "invitation"]
+
+    an_hour_later(app)
+    staff_post(staff, wave_url + "/herinneren", wave_url)
+    assert mails() == ["invitation", "invitation", "reminder-1", "reminder-1"]
+    wait_for(lambda: len(inbox.messages) == 4)
