@@ -29,7 +29,6 @@ from peiling.panel.models import (
     Invitation,
     Mail,
     Member,
-    MemberStatus,
     Panel,
     RecruitmentCode,
     Wave,
@@ -38,7 +37,7 @@ from peiling.panel.services import normalise_code
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
 from tests.auth.fixtures import PASSWORD, csrf_of
-from tests.panel.fixtures import codes, inbox, panel  # noqa: F401 - fixtures
+from tests.panel.fixtures import add_members, codes, inbox, panel  # noqa: F401 - fixtures
 
 ROUNDS = 4
 
@@ -194,12 +193,7 @@ def test_codes_twice(app, two, panel) -> None:  # type: ignore[no-untyped-def] #
 
 def test_draw_the_same_wave_twice(app, two, panel, make_survey) -> None:  # type: ignore[no-untyped-def] # noqa: F811
     """A second wave would invite every member a second time to the same questionnaire."""
-    with app.app_context():
-        for k in range(3):
-            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
-                                  municipality_code="GM0014", birth_year=1980,
-                                  status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.commit()
+    add_members(app, panel, 3)
     survey = make_survey(slug="golfpeiling", kind="panel", region="groningen")
     clients = two("researcher")
     url = "/panel/groninger-panel/golven"
@@ -222,12 +216,8 @@ def test_remind_twice(app, two, panel, make_survey, inbox) -> None:  # type: ign
     break it, and a press just after the other's commit is refused, not a second round.)"""
     from tests.panel.test_waves import an_hour_later, wait_for
 
+    add_members(app, panel, 3)
     with app.app_context():
-        for k in range(3):
-            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
-                                  municipality_code="GM0014", birth_year=1980,
-                                  status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.commit()
         wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
                                  make_survey(slug="herinner", kind="panel", region="groningen"),
                                  "Golf", {"all": True}, 7)  # fmt: skip

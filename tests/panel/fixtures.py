@@ -18,7 +18,7 @@ from flask import Flask
 
 from peiling.extensions import db
 from peiling.panel import services
-from peiling.panel.models import Panel
+from peiling.panel.models import Member, MemberStatus, Panel
 
 # aiosmtpd logs every connection at INFO; the app's log level (INFO) would print them all.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -100,3 +100,13 @@ def codes(app: Flask, panel: Panel) -> list[str]:
         batch, _n = services.new_codes(db.session, made, {"GM0014": 3, "GM0047": 2})
         db.session.commit()
         return [code for _p, _name, code in services.codes_of_batch(db.session, made, batch)]
+
+
+def add_members(app: Flask, panel: Panel, count: int) -> None:
+    """`count` active members in Groningen, lid0@example.nl and on."""
+    with app.app_context():
+        for k in range(count):
+            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
+                                  municipality_code="GM0014", birth_year=1980,
+                                  status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.commit()

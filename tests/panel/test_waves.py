@@ -22,7 +22,7 @@ from peiling.surveys.models import Answer, Response, Survey
 from tests.analysis.test_workbook import download
 from tests.auth.fixtures import csrf_of
 from tests.conftest import table_away
-from tests.panel.fixtures import Inbox
+from tests.panel.fixtures import Inbox, add_members
 from tests.panel.test_recruitment import path, sign_up
 
 PAGES = [
@@ -508,12 +508,7 @@ def one_member_wave(app, panel, survey, email: str, birth_year: int, name: str) 
 def test_a_reminder_comes_after_the_invitations_and_not_within_the_hour(
     app, inbox, panel, make_survey, logged_in
 ) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        for k in range(2):
-            db.session.add(Member(panel_id=panel.id, email=f"lid{k}@example.nl",
-                                  municipality_code="GM0014", birth_year=1980,
-                                  status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.commit()
+    add_members(app, panel, 2)
     survey = make_survey(pages=PAGES, slug="herinnering", kind="panel", region="groningen")
     staff = logged_in("researcher")
     made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
