@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -42,12 +43,31 @@ from tests.panel.fixtures import add_members, codes, inbox, panel  # noqa: F401 
 ROUNDS = 4
 
 
+def together(calls: list[Callable[[], Any]]) -> list[str]:
+    """Make each request at the same moment, each in a thread of its own; return "status:
+    text of the page" per request, in the order they answered."""
+    start = threading.Barrier(len(calls))
+    answers: list[str] = []
+
+    def run(call: Callable[[], Any]) -> None:
+        start.wait()
+        response = call()
+        answers.append(f"{response.status_code}: {response.get_data(as_text=True)}")
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == len(calls), "a request did not come back"
+    return answers
+
+
 def at_once(
     clients: list[FlaskClient], page: str, url: str, data: dict[str, Any] | Callable[[], dict]
 ) -> list[str]:
     """Post `data` (or what it makes: a file is read once) from each client at the same
-    moment, each with the token of its own copy of `page`; return "status: text of the
-    page" per post, in the order they answered."""
+    moment, each with the token of its own copy of `page`."""
     forms = [
         {
             **(data() if callable(data) else data),
@@ -55,23 +75,9 @@ def at_once(
         }
         for c in clients
     ]
-    start = threading.Barrier(len(clients))
-    answers: list[str] = []
-
-    def post(client: FlaskClient, form: dict[str, Any]) -> None:
-        start.wait()
-        response = client.post(url, data=form)
-        answers.append(f"{response.status_code}: {response.get_data(as_text=True)}")
-
-    threads = [
-        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(answers) == len(clients), "a post did not come back"
-    return answers
+    return together(
+        [partial(c.post, url, data=form) for c, form in zip(clients, forms, strict=True)]
+    )
 
 
 def statuses(answers: list[str]) -> list[int]:
@@ -273,6 +279,22 @@ def test_the_same_sign_up_later_sends_a_new_mail(app, inbox, codes) -> None:  # 
         db.session.commit()
     assert sign_up(client, codes[0]).status_code == 200
     assert scalar(app, sa.select(sa.func.count()).select_from(Mail)) == 2
+
+
+def test_delete_my_data_twice(app, panel) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """The ORM answered the second press with a 500: it had deleted no row."""
+    add_members(app, panel, ROUNDS)
+    with app.app_context():
+        keys = db.session.scalars(sa.select(Member.key).order_by(Member.id)).all()
+    for key in keys:
+        url = f"/panel/mijn-gegevens/{key}/verwijderen"
+        answers = together([partial(app.test_client().post, url) for _ in range(2)])
+        assert statuses(answers) == [200, 404], answers
+        assert "Je gegevens zijn verwijderd" in next(a for a in answers if a.startswith("200"))
+        assert "Misschien zijn je gegevens al verwijderd" in next(
+            a for a in answers if a.startswith("404")
+        )
+    assert scalar(app, sa.select(sa.func.count()).select_from(Member)) == 0
 
 
 # ------------------------------------------------------------- the two helpers themselves

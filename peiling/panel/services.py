@@ -213,6 +213,14 @@ def member_by_key(session: Session, key: str) -> Member | None:
     return session.scalar(select(Member).where(Member.key == key))
 
 
+def lock_member(session: Session, key: str) -> None:
+    """Hold the member behind `key` until commit (database.lock_rows): a second press of
+    "delete" at the same moment then waits and finds nobody (the page that says her data
+    may be gone already) instead of deleting no row, which the ORM answers with a 500."""
+    if key and len(key) <= 64:
+        lock_rows(session, Member.key, Member.key == key)
+
+
 def unsubscribe(member: Member) -> None:
     if member.status is not MemberStatus.UNSUBSCRIBED:
         member.status = MemberStatus.UNSUBSCRIBED

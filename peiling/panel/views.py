@@ -365,6 +365,7 @@ def my_data(key: str) -> ResponseReturnValue:
 @bp.post("/mijn-gegevens/<key>/verwijderen")
 @csrf.exempt
 def delete_me(key: str) -> ResponseReturnValue:
+    services.lock_member(db.session, key)
     member = _member_or_404(key)
     panel = db.session.get(Panel, member.panel_id)
     services.delete_member(db.session, member)
