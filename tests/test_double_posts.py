@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from peiling.analysis.models import WeightTarget
 from peiling.auth.models import User
 from peiling.database import flush_or_recheck, lock_rows
 from peiling.extensions import db
@@ -181,6 +182,22 @@ def test_import_the_same_members_twice(app, two, panel) -> None:  # type: ignore
         assert refused.count("staat al in het panel") == 3  # each row named, nothing half done
         added = sa.select(sa.func.count()).where(Member.email.like(f"lid{n}.%"))
         assert scalar(app, added) == 3
+
+
+def test_upload_the_same_weighting_targets_twice(app, two, demo_survey) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL every cell ended up twice in most rounds (each delete missed the rows
+    the other had just added); SQLite's single writer hid it."""
+    clients = two("researcher")
+    url = f"/analysis/{demo_survey.slug}/weging"
+    csv = b"gemeente;leeftijd;aantal\nGM0114;;1000\nGM0106;;2000\n"
+    for _n in range(ROUNDS):
+        answers = at_once(clients, url, url, lambda: {"bestand": (io.BytesIO(csv), "doelen.csv")})
+        assert statuses(answers) == [302, 302], answers
+        with app.app_context():
+            cells = db.session.execute(
+                sa.select(WeightTarget.municipality_code, WeightTarget.population)
+            ).all()
+        assert sorted(cells) == [("GM0106", 2000), ("GM0114", 1000)]
 
 
 def test_codes_twice(app, two, panel) -> None:  # type: ignore[no-untyped-def] # noqa: F811

@@ -24,6 +24,7 @@ from peiling.analysis.models import WeightTarget
 from peiling.analysis.results import answer_code
 from peiling.auth.access import Scope
 from peiling.csvfiles import UnreadableCsv, csv_rows
+from peiling.database import lock_rows
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.surveys.definition import SurveyDef
@@ -85,6 +86,10 @@ def parse_targets(session: Session, survey: Survey, content: str) -> list[Weight
 
 
 def save_targets(session: Session, survey: Survey, rows: list[WeightTarget]) -> None:
+    """Replace the survey's targets. Under the survey's lock (database.lock_rows): on
+    PostgreSQL, the same file uploaded twice at once otherwise left every cell twice, the
+    second delete not seeing the rows the first had just added."""
+    lock_rows(session, Survey.revision, Survey.id == survey.id)
     session.execute(delete(WeightTarget).where(WeightTarget.survey_id == survey.id))
     for row in rows:
         row.survey_id = survey.id
