@@ -40,6 +40,7 @@ from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
 from tests.auth.fixtures import PASSWORD, csrf_of
 from tests.panel.fixtures import add_members, codes, inbox, panel  # noqa: F401 - fixtures
+from tests.panel.test_waves import wait_for
 
 ROUNDS = 4
 
@@ -237,7 +238,7 @@ def test_remind_twice(app, two, panel, make_survey, inbox) -> None:  # type: ign
     """Two presses at once, an hour after the last mail: one reminder each round. (The
     mail's unique key alone held this before waves.reminder_refused; its lock must not
     break it, and a press just after the other's commit is refused, not a second round.)"""
-    from tests.panel.test_waves import an_hour_later, wait_for
+    from tests.panel.test_waves import an_hour_later
 
     add_members(app, panel, 3)
     with app.app_context():
@@ -312,6 +313,26 @@ def test_delete_my_data_twice(app, panel) -> None:  # type: ignore[no-untyped-de
             a for a in answers if a.startswith("404")
         )
     assert scalar(app, sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+def test_a_new_address_saved_twice(app, panel, inbox) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """One confirmation mail, whose link works: a second would have replaced its key."""
+    add_members(app, panel, ROUNDS)
+    with app.app_context():
+        keys = db.session.scalars(sa.select(Member.key).order_by(Member.id)).all()
+    for n, key in enumerate(keys):
+        url = f"/panel/mijn-gegevens/{key}"
+        form = {"email": f"nieuw{n}@example.nl", "geboortejaar": "1980", "geslacht": "vrouw",
+                "gemeente": "GM0014"}  # fmt: skip
+        answers = together([partial(app.test_client().post, url, data=form) for _ in range(2)])
+        assert statuses(answers) == [303, 303], answers
+        wait_for(lambda n=n: len(inbox.to(f"nieuw{n}@example.nl")) == 1)
+    time.sleep(0.3)  # a second mail would have been sent by now
+    for n in range(ROUNDS):
+        (message,) = inbox.to(f"nieuw{n}@example.nl")
+        link = "/" + inbox.links(message)[0].split("://", 1)[1].split("/", 1)[1]
+        assert app.test_client().post(link).status_code == 200
+        assert scalar(app, sa.select(Member.id).where(Member.email == f"nieuw{n}@example.nl"))
 
 
 # ------------------------------------------------------------- the two helpers themselves

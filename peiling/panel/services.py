@@ -192,12 +192,16 @@ def confirm(session: Session, key: str) -> tuple[Member | None, bool]:
 
 def change_email(session: Session, member: Member, typed: str) -> str | None:
     """Ask to move to another address: returns the key for the confirmation mail sent
-    there, or raises DuplicateEmail / ValueError. The old address stays until then."""
+    there, None when there is nothing to mail (her own address, or the same change just
+    mailed: RESEND_AFTER), or raises DuplicateEmail / ValueError. The old address stays
+    until she confirms."""
     email = typed.strip().lower()
     if not EMAIL_RE.match(email):
         raise ValueError(email)
     if email == member.email:
         return None
+    if email == member.pending_email and _just_mailed(session, member):
+        return None  # the same change a moment ago (a double click): its mail is on its way
     if session.scalar(select(Member.id).where(Member.panel_id == member.panel_id,
                                               Member.email == email)):  # fmt: skip
         raise DuplicateEmail
@@ -214,9 +218,10 @@ def member_by_key(session: Session, key: str) -> Member | None:
 
 
 def lock_member(session: Session, key: str) -> None:
-    """Hold the member behind `key` until commit (database.lock_rows): a second press of
-    "delete" at the same moment then waits and finds nobody (the page that says her data
-    may be gone already) instead of deleting no row, which the ORM answers with a 500."""
+    """Hold the member behind `key` until commit (database.lock_rows), so that a second
+    press at the same moment waits and reads what the first did: after "delete", nobody
+    (the page that says her data may be gone already) instead of deleting no row, which
+    the ORM answers with a 500; after a new address, its confirmation mail on its way."""
     if key and len(key) <= 64:
         lock_rows(session, Member.key, Member.key == key)
 

@@ -325,6 +325,8 @@ def confirm(key: str) -> ResponseReturnValue:
 @bp.route("/mijn-gegevens/<key>", methods=["GET", "POST"])
 @csrf.exempt
 def my_data(key: str) -> ResponseReturnValue:
+    if request.method == "POST":
+        services.lock_member(db.session, key)
     member = _member_or_404(key)
     panel = db.session.get(Panel, member.panel_id)
     problems: dict[str, str] = {}
