@@ -185,12 +185,12 @@ def reminder_refused(session: Session, wave: Wave, now: datetime | None = None) 
     until the transaction ends, so that two presses at once cannot both pass."""
     lock_rows(session, Wave.reminders, Wave.id == wave.id)
     session.refresh(wave)
-    first, last = session.execute(
-        select(func.min(Mail.created_at), func.max(Mail.created_at))
+    last = session.scalar(
+        select(func.max(Mail.created_at))
         .join(Invitation, Invitation.id == Mail.invitation_id)
         .where(Invitation.wave_id == wave.id)
-    ).one()
-    if first is None:
+    )
+    if last is None:  # no mail at all: a reminder only ever follows the invitations
         return _("Verstuur eerst de uitnodigingen; een herinnering komt daarna.")
     last = last if last.tzinfo else last.replace(tzinfo=UTC)  # SQLite gives it back naive
     if (now or datetime.now(UTC)) - last < REMINDER_GAP:
