@@ -86,6 +86,11 @@ def statuses(answers: list[str]) -> list[int]:
     return sorted(int(answer.split(":", 1)[0]) for answer in answers)
 
 
+def page_with(answers: list[str], status: int) -> str:
+    """The text of the page that answered with `status`."""
+    return next(a for a in answers if a.startswith(f"{status}:"))
+
+
 def scalar(app: Flask, query: Any) -> Any:
     with app.app_context():
         return db.session.scalar(query)
@@ -103,7 +108,7 @@ def test_new_questionnaire_with_the_same_slug(app, two) -> None:  # type: ignore
         data = {"template": "leeg", "slug": slug, "title": "Dubbel"}
         answers = at_once(clients, "/ontwerp/nieuw", "/ontwerp/nieuw", data)
         assert statuses(answers) == [302, 422], answers
-        refused = next(a for a in answers if a.startswith("422"))
+        refused = page_with(answers, 422)
         assert f"er bestaat al een vragenlijst met slug &#39;{slug}&#39;" in refused
         assert scalar(app, sa.select(sa.func.count()).where(Survey.slug == slug)) == 1
 
@@ -128,9 +133,7 @@ def test_new_account_with_the_same_address(app, two) -> None:  # type: ignore[no
         data = {"email": email, "role": "analyst", "password": PASSWORD}
         answers = at_once(clients, "/beheer/gebruikers", "/beheer/gebruikers", data)
         assert statuses(answers) == [302, 422], answers
-        assert f"Er bestaat al een account voor {email}." in next(
-            a for a in answers if a.startswith("422")
-        )
+        assert f"Er bestaat al een account voor {email}." in page_with(answers, 422)
         assert scalar(app, sa.select(sa.func.count()).where(User.email == email)) == 1
 
 
@@ -179,7 +182,7 @@ def test_import_the_same_members_twice(app, two, panel) -> None:  # type: ignore
             clients, url, url, lambda csv=csv: {"bestand": (io.BytesIO(csv), "leden.csv")}
         )
         assert statuses(answers) == [200, 422], answers
-        refused = next(a for a in answers if a.startswith("422"))
+        refused = page_with(answers, 422)
         assert refused.count("staat al in het panel") == 3  # each row named, nothing half done
         added = sa.select(sa.func.count()).where(Member.email.like(f"lid{n}.%"))
         assert scalar(app, added) == 3
@@ -225,7 +228,7 @@ def test_draw_the_same_wave_twice(app, two, panel, make_survey) -> None:  # type
         data = {"name": f"Golf {n}", "survey": str(survey.id), "mode": "all"}
         answers = at_once(clients, url, url, data)
         assert statuses(answers) == [302, 422], answers
-        refused = next(a for a in answers if a.startswith("422"))
+        refused = page_with(answers, 422)
         assert f"Dit panel heeft al een golf met de naam ‘Golf {n}’" in refused
     with app.app_context():
         names = db.session.scalars(sa.select(Wave.name).order_by(Wave.id)).all()
@@ -308,10 +311,8 @@ def test_delete_my_data_twice(app, panel) -> None:  # type: ignore[no-untyped-de
         url = f"/panel/mijn-gegevens/{key}/verwijderen"
         answers = together([partial(app.test_client().post, url) for _ in range(2)])
         assert statuses(answers) == [200, 404], answers
-        assert "Je gegevens zijn verwijderd" in next(a for a in answers if a.startswith("200"))
-        assert "Misschien zijn je gegevens al verwijderd" in next(
-            a for a in answers if a.startswith("404")
-        )
+        assert "Je gegevens zijn verwijderd" in page_with(answers, 200)
+        assert "Misschien zijn je gegevens al verwijderd" in page_with(answers, 404)
     assert scalar(app, sa.select(sa.func.count()).select_from(Member)) == 0
 
 

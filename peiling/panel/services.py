@@ -211,19 +211,17 @@ def change_email(session: Session, member: Member, typed: str) -> str | None:
     return key
 
 
-def member_by_key(session: Session, key: str) -> Member | None:
+def member_by_key(session: Session, key: str, lock: bool = False) -> Member | None:
+    """The member behind her personal key. With `lock`, to change her: her row is held
+    until commit (database.lock_rows), so that a second press at the same moment waits and
+    reads what the first did. After "delete" it finds nobody (the page that says her data
+    may be gone already) instead of deleting no row, which the ORM answers with a 500;
+    after a new address, its confirmation mail on its way."""
     if not key or len(key) > 64:
         return None
-    return session.scalar(select(Member).where(Member.key == key))
-
-
-def lock_member(session: Session, key: str) -> None:
-    """Hold the member behind `key` until commit (database.lock_rows), so that a second
-    press at the same moment waits and reads what the first did: after "delete", nobody
-    (the page that says her data may be gone already) instead of deleting no row, which
-    the ORM answers with a 500; after a new address, its confirmation mail on its way."""
-    if key and len(key) <= 64:
+    if lock:
         lock_rows(session, Member.key, Member.key == key)
+    return session.scalar(select(Member).where(Member.key == key))
 
 
 def unsubscribe(member: Member) -> None:

@@ -325,9 +325,7 @@ def confirm(key: str) -> ResponseReturnValue:
 @bp.route("/mijn-gegevens/<key>", methods=["GET", "POST"])
 @csrf.exempt
 def my_data(key: str) -> ResponseReturnValue:
-    if request.method == "POST":
-        services.lock_member(db.session, key)
-    member = _member_or_404(key)
+    member = _member_or_404(key, lock=request.method == "POST")
     panel = db.session.get(Panel, member.panel_id)
     problems: dict[str, str] = {}
     if request.method == "POST":
@@ -367,8 +365,7 @@ def my_data(key: str) -> ResponseReturnValue:
 @bp.post("/mijn-gegevens/<key>/verwijderen")
 @csrf.exempt
 def delete_me(key: str) -> ResponseReturnValue:
-    services.lock_member(db.session, key)
-    member = _member_or_404(key)
+    member = _member_or_404(key, lock=True)
     panel = db.session.get(Panel, member.panel_id)
     services.delete_member(db.session, member)
     db.session.commit()
@@ -400,8 +397,8 @@ def _profile_form(panel: Panel, email: str) -> services.SignUp:
     )
 
 
-def _member_or_404(key: str) -> Member:
-    member = services.member_by_key(db.session, key)
+def _member_or_404(key: str, lock: bool = False) -> Member:
+    member = services.member_by_key(db.session, key, lock)
     if member is None:
         abort(make_response(_private(render_template("panel/message.html",
                                                      state="unknown"), 404)))  # fmt: skip

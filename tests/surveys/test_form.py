@@ -365,16 +365,14 @@ def test_a_browser_that_keeps_no_cookies_can_still_send_from_the_form(
     r = respondent(demo_survey.slug)
     r.open()
     r.client.delete_cookie("peiling_form", path="/p/")
+    body = {"csrf_token": r.csrf, "token": r.token, "pagina": "2", "actie": "verder", **ALL}
     for site in ("cross-site", "same-site", "none", "Same-Origin", ""):
         headers = {"Sec-Fetch-Site": site} if site else {}
-        refused = r.client.post(r.url, data={"csrf_token": r.csrf, "token": r.token,
-                                             "pagina": "2", "actie": "verder", **ALL},
-                                headers=headers)  # fmt: skip
+        refused = r.client.post(r.url, data=body, headers=headers)
         assert refused.status_code == 400, site
         r.client.delete_cookie("peiling_form", path="/p/")  # the refusal set a new one
     assert count_rows(app, "response") == 0
-    sent = r.client.post(r.url, data={"csrf_token": "", "token": r.token, "pagina": "2",
-                                      "actie": "verder", **ALL},
+    sent = r.client.post(r.url, data={**body, "csrf_token": ""},
                          headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
     assert sent.status_code == 303 and sent.headers["Location"].endswith("/bedankt")
     assert count_rows(app, "response") == 1
