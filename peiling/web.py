@@ -9,17 +9,18 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, render_template, request, session, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter, Map
 
-from peiling.extensions import csrf
+from peiling.extensions import csrf, login_manager
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -233,7 +234,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORMGUARD_BLUEPRINTS = frozenset({"surveys"})
 
 
-def guard_request() -> None:
+def guard_request() -> Response | None:
     """Before every request: refuse a NUL byte in the URL, allow the upload endpoints a
     larger body, and for anything but a GET outside the respondents' blueprint refuse a NUL
     in the form and check the CSRF token (after the limit: both parse the form). One hook
@@ -247,7 +248,27 @@ def guard_request() -> None:
         if req.endpoint not in OWN_VALIDATION:
             refuse_nul_in_form(req)
         if current_app.config["WTF_CSRF_ENABLED"]:
-            csrf.protect(apply_exemptions=True)  # views marked @csrf.exempt aside
+            try:
+                csrf.protect(apply_exemptions=True)  # views marked @csrf.exempt aside
+            except CSRFError:
+                if not _session_ended(req):
+                    raise
+                # The login page, which keeps what a staff page's form posted (auth/kept.py).
+                return t.cast(Response, login_manager.unauthorized())
+    return None
+
+
+def _session_ended(req: FlaskRequest) -> bool:
+    """Whether a POST that failed the CSRF check is the login form left open too long, or
+    one of this site's own pages posted after the browser dropped its expired session
+    cookie (its token then has nothing to match). `Sec-Fetch-Site: same-origin` is set by
+    the browser alone; a cross-site post never carries it, so it is never kept."""
+    if req.endpoint == login_manager.login_view:
+        return True
+    return (
+        req.headers.get("Sec-Fetch-Site") == "same-origin"
+        and current_app.config["WTF_CSRF_FIELD_NAME"] not in session
+    )
 
 
 def local_path(target: str | None) -> str | None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy import select
 
-from peiling.auth import bp, sessions
+from peiling.auth import bp, kept, sessions
 from peiling.auth.forms import LoginForm, PasswordForm
 from peiling.auth.models import User
 from peiling.auth.services import AccountError, change_password, record
@@ -56,10 +57,66 @@ def home() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
+def _kept_post() -> kept.KeptForm | None:
+    """What this POST to a staff page carried, kept for after the login (see auth/kept.py);
+    None for a GET, the login and logout, a file upload or nothing worth keeping."""
+    if request.method != "POST" or request.blueprint == bp.name:
+        return None
+    if any(upload.filename for upload in request.files.values()):
+        return None
+    url = request.full_path.removesuffix("?")  # werkzeug adds "?" to a bare path
+    return kept.keep(current_app.secret_key or "", url, request.form)
+
+
+def _login_page(
+    form: LoginForm,
+    status: int,
+    error: str | None = None,
+    notice: str | None = None,
+    kept_form: kept.KeptForm | None = None,
+) -> ResponseReturnValue:
+    # Also shown at a staff page's address whose session ended: then it posts to /login.
+    action = None if request.endpoint == login_manager.login_view else url_for("auth.login")
+    return render_template(
+        "auth/login.html", form=form, error=error, notice=notice, kept=kept_form, action=action
+    ), status
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> ResponseReturnValue:
+    """A staff page without a valid session. A form posted to it is kept through the login
+    (auth/kept.py); anything else goes to the login page and comes back after it."""
+    if request.endpoint == login_manager.login_view:  # its CSRF token failed (web.py)
+        held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
+        notice = _("De inlogpagina stond te lang open. Log opnieuw in.")
+        return _login_page(LoginForm(formdata=None), 400, notice=notice, kept_form=held)
+    held = _kept_post()
+    if held is not None:
+        notice = _(
+            "Je sessie is verlopen, dus wat je invulde is nog niet opgeslagen. Log opnieuw"
+            " in; daarna kun je het alsnog opslaan."
+        )
+        return _login_page(LoginForm(formdata=None), 401, notice=notice, kept_form=held)
+    flash(str(login_manager.login_message))
+    return redirect(login_url(login_manager.login_view, next_url=_back_after_login()))
+
+
+def _back_after_login() -> str | None:
+    """This page, to come back to after the login; for a form posted to an address that
+    takes only posts (publish, log out), the page it was posted from, when on this site."""
+    if request.url_rule is not None and "GET" in (request.url_rule.methods or ()):
+        return request.url
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host:
+        return local_path(urlunsplit(("", "", referrer.path, referrer.query, "")))
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
+    held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         address = request.remote_addr or ""
@@ -69,12 +126,16 @@ def login() -> ResponseReturnValue:
             return page, status, {"Retry-After": str(wait)}
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None and user.active and user.check_password(form.password.data or ""):
-            session.clear()  # no state from before the login survives it
+            session.clear()  # no state from before the login survives it,
+            # nor the CSRF token Flask-WTF cached for this request (the resume page's form)
+            g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             sessions.begin(session)  # and no later than that after this login
             login_user(user)
             record(db.session, user, "login")
             db.session.commit()
+            if held is not None:  # posted when the session had ended: she chooses to save it
+                return render_template("auth/resume.html", kept=held)
             return redirect(safe_next(request.args.get("next")))
         throttle().failed(email, address)
         # The account's id, never the address typed: it may be anyone's (or a password).
@@ -85,7 +146,7 @@ def login() -> ResponseReturnValue:
         db.session.commit()
         error = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return _login_page(form, status, error=error, kept_form=held)
 
 
 @bp.post("/logout")

@@ -149,3 +149,39 @@ def test_staff_pages_are_accessible(accounts, live_server, browser, staff_page, 
     researcher.goto(f"{live_server}/analysis/jongerenpeiling-demo/weging")
     expect(researcher.locator("h1")).to_have_text("Weging")
     assert_accessible(researcher)
+
+
+def test_an_edit_pressed_after_the_cookie_expired_is_saved_after_logging_in_again(  # type: ignore[no-untyped-def]
+    app, accounts, live_server, staff_page, make_survey
+) -> None:
+    """Chromium drops the expired session cookie overnight; in the morning the researcher
+    finishes her question and presses save: a login page, then one press saves it."""
+    from tests.auth.fixtures import PASSWORD
+    from tests.designer.test_designer_pages import definition
+
+    make_survey(slug="ochtend", status="draft")
+    page = staff_page(accounts["researcher"])
+    page.goto(f"{live_server}/ontwerp/ochtend/vraag/vraag")
+    page.context.clear_cookies()
+    text = 'Wat wil je deze zomer "echt" doen?\nDenk aan <sport> & muziek.'
+    page.get_by_label("Vraag", exact=True).fill(text)
+    page.get_by_label("Uitleg onder de vraag (mag leeg)").fill("Kies er één.")
+    page.get_by_role("button", name="Vraag bewaren").click()
+
+    expect(page.get_by_role("heading", name="Inloggen voor medewerkers")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Je sessie is verlopen")
+    assert_accessible(page)
+    page.fill("#email", accounts["researcher"])
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+
+    expect(page.get_by_role("heading", name="Je bent weer ingelogd")).to_be_visible()
+    assert_accessible(page)
+    assert definition(app, "ochtend")["pages"][0]["questions"][0]["text"] == "Iets?"
+    page.get_by_role("button", name="Opslaan wat ik invulde").click()
+
+    expect(page.get_by_text("Vraag ‘vraag’ is bewaard.")).to_be_visible()
+    question = definition(app, "ochtend")["pages"][0]["questions"][0]
+    # The browser posts a textarea's line break as CRLF; the designer keeps it as typed.
+    assert question["text"].replace("\r\n", "\n") == text
+    assert question["help"] == "Kies er één."
