@@ -161,8 +161,9 @@ def test_add_the_same_question_twice(app, two, make_survey) -> None:  # type: ig
     for n in range(ROUNDS):
         data = {"page": "0", "code": f"nieuw_{n}", "type": "short_text", "text": "Nieuw?"}
         answers = at_once(clients, editor, f"{editor}/vraag", data)
-        assert statuses(answers) == [302, 302], answers
-        # One added it; the other saw it there and was told (in the editor it returns to).
+        assert statuses(answers) == [302, 422], answers
+        # One added it; the other saw it there and was told, in the editor with its form.
+        assert "deze code komt twee keer voor" in page_with(answers, 422)
         added = sa.select(sa.func.count()).where(
             Question.survey_id == survey.id, Question.code == f"nieuw_{n}"
         )

@@ -93,16 +93,27 @@ def _apply(survey: Survey, data: dict) -> bool:  # type: ignore[type-arg]
 @bp.get("/<slug>")
 @roles_required(*DESIGNERS)
 def editor(slug: str) -> ResponseReturnValue:
-    survey = survey_or_404(slug)
+    return _editor_page(survey_or_404(slug))
+
+
+def _editor_page(
+    survey: Survey,
+    data: dict | None = None,
+    refused: str | None = None,  # type: ignore[type-arg]
+) -> ResponseReturnValue:
+    """The editor; after a refused settings, page or question form (`refused`), again with
+    what was typed in that form (422), the reasons flashed above it."""
     return render_template(
         "designer/editor.html",
         survey=survey,
-        data=export_definition(survey),
+        data=data or export_definition(survey),
         types=QUESTION_TYPES,
         responses=services.response_count(db.session, survey),
         as_local=as_local,
         translatable=[(c, n) for c, n in RESPONDENT_LANGUAGES.items() if c != SOURCE],
-    )
+        refused=refused,
+        typed=request.form,
+    ), (422 if refused else 200)
 
 
 @bp.post("/<slug>/instellingen")
@@ -122,8 +133,9 @@ def settings(slug: str) -> ResponseReturnValue:
         data.pop(key, None)
         if form.get(key, "").strip():
             data[key] = local_moment(form[key])
-    if _apply(survey, data):
-        flash(_("De instellingen zijn bewaard."))
+    if not _apply(survey, data):
+        return _editor_page(survey, data, refused="settings")  # data: the settings as typed
+    flash(_("De instellingen zijn bewaard."))
     return redirect(url_for(".editor", slug=slug))
 
 
@@ -132,8 +144,9 @@ def settings(slug: str) -> ResponseReturnValue:
 def add_page(slug: str) -> ResponseReturnValue:
     survey, data = _loaded(slug)
     edits.add_page(data, request.form.get("title", "").strip())
-    if _apply(survey, data):
-        flash(_("Pagina toegevoegd, met een eerste vraag om in te vullen."))
+    if not _apply(survey, data):
+        return _editor_page(survey, refused="page")
+    flash(_("Pagina toegevoegd, met een eerste vraag om in te vullen."))
     return redirect(url_for(".editor", slug=slug))
 
 
@@ -157,7 +170,7 @@ def add_question(slug: str) -> ResponseReturnValue:
     if _apply(survey, data):
         flash(_("Vraag ‘%(code)s’ toegevoegd.", code=code))
         return redirect(url_for(".question", slug=slug, code=code))
-    return redirect(url_for(".editor", slug=slug))
+    return _editor_page(survey, refused="question")
 
 
 @bp.route("/<slug>/vraag/<code>", methods=["GET", "POST"])

@@ -98,7 +98,12 @@ def new() -> ResponseReturnValue:
 @bp.get("/<slug>/")
 @roles_required(*MANAGERS)
 def overview(slug: str) -> ResponseReturnValue:
-    panel = panel_or_404(slug)
+    return _overview_page(panel_or_404(slug))
+
+
+def _overview_page(panel: Panel, refused: str | None = None) -> ResponseReturnValue:
+    """The panel's page; after a refused targets, profile or codes form (`refused`), again
+    with what was typed in that form (422), the reasons flashed above it."""
     counts = db.session.execute(
         select(Member.municipality_code, Member.status, func.count())
         .where(Member.panel_id == panel.id)
@@ -121,9 +126,11 @@ def overview(slug: str) -> ResponseReturnValue:
                                .order_by(Wave.created_at.desc())).all()  # fmt: skip
     months = services.joins_and_leaves(db.session, panel)
     questions = services.profile_text(panel.profile_fields or [])
-    return render_template("panel/overview.html", panel=panel, places=places_of(panel),
+    page = render_template("panel/overview.html", panel=panel, places=places_of(panel),
                            members=members, codes=codes, used=used, failed=failed,
-                           waves=waves, months=months, profile_text=questions)  # fmt: skip
+                           waves=waves, months=months, profile_text=questions,
+                           refused=refused, typed=request.form)  # fmt: skip
+    return page, 422 if refused else 200
 
 
 @bp.post("/<slug>/profiel")
@@ -135,11 +142,11 @@ def profile_questions(slug: str) -> ResponseReturnValue:
     if problems:
         for problem in problems:
             flash(problem, "error")
-    else:
-        panel.profile_fields = fields
-        record(db.session, current_user, "changed", f"panel:{slug}", profile=len(fields))
-        db.session.commit()
-        flash(_("Profielvragen opgeslagen."), "notice")
+        return _overview_page(panel, refused="profile")
+    panel.profile_fields = fields
+    record(db.session, current_user, "changed", f"panel:{slug}", profile=len(fields))
+    db.session.commit()
+    flash(_("Profielvragen opgeslagen."), "notice")
     return redirect(url_for(".overview", slug=slug))
 
 
@@ -148,18 +155,13 @@ def profile_questions(slug: str) -> ResponseReturnValue:
 def targets(slug: str) -> ResponseReturnValue:
     """How many members the panel wants per municipality (reliable figures per municipality)."""
     panel = panel_or_404(slug)
-    if services.save_targets(panel, request.form, [m.code for m in places_of(panel)]):
-        record(
-            db.session,
-            current_user,
-            "changed",
-            f"panel:{slug}",
-            targets=sum(panel.targets.values()),
-        )
-        db.session.commit()
-        flash(_("Doelen opgeslagen."), "notice")
-    else:
+    if not services.save_targets(panel, request.form, [m.code for m in places_of(panel)]):
         flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
+        return _overview_page(panel, refused="targets")
+    record(db.session, current_user, "changed", f"panel:{slug}",
+           targets=sum(panel.targets.values()))  # fmt: skip
+    db.session.commit()
+    flash(_("Doelen opgeslagen."), "notice")
     return redirect(url_for(".overview", slug=slug))
 
 
@@ -171,11 +173,11 @@ def make_codes(slug: str) -> ResponseReturnValue:
     wanted = services.counts_per_place(request.form, "n_", [m.code for m in places_of(panel)])
     if wanted is None:
         flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
-        return redirect(url_for(".overview", slug=slug))
+        return _overview_page(panel, refused="codes")
     if not wanted or sum(wanted.values()) > services.MAX_CODES_PER_BATCH:
         flash(_("Vraag tussen 1 en %(n)s codes tegelijk aan.", n=services.MAX_CODES_PER_BATCH),
               "error")  # fmt: skip
-        return redirect(url_for(".overview", slug=slug))
+        return _overview_page(panel, refused="codes")
     batch, made = services.new_codes(db.session, panel, wanted)
     record(db.session, current_user, "changed", f"panel:{slug}", codes=made, batch=batch)
     db.session.commit()

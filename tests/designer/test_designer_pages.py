@@ -93,8 +93,10 @@ def test_a_date_in_year_one_or_9999_is_refused(app, logged_in, make_survey) -> N
             "/ontwerp/jaartal/instellingen",
             data={"csrf_token": csrf, "title": "Jaartal", key: value},
         )
-        shown = client.get(posted.headers["Location"]).get_data(as_text=True)
+        shown = posted.get_data(as_text=True)  # the editor again, with the date as typed
+        assert posted.status_code == 422
         assert f"veld &#39;{key}&#39; moet tussen de jaren 1900 en 8999 liggen" in shown
+        assert f'name="{key}" type="datetime-local" value="{value}"' in shown
         assert key not in definition(app, "jaartal")
     assert client.get("/ontwerp/").status_code == 200
     assert "Jaartal" in client.get("/ontwerp/").get_data(as_text=True)
