@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import typing as t
@@ -12,6 +13,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, current_app, render_template, request, session, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -20,7 +22,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter, Map
 
-from peiling.extensions import csrf, login_manager
+from peiling.extensions import csrf, db, login_manager
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -91,9 +93,44 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     return error_page(exc.code, detail)
 
 
-def database_error(exc: Exception) -> tuple[str, int]:
+# The names of every password field (a test walks all forms to keep this complete): never
+# written into a page, neither to post again nor to keep through a login (auth/kept.py).
+SECRET_FIELDS = frozenset({"password", "current", "new", "repeat"})
+
+
+def database_error(exc: Exception) -> ResponseReturnValue:
+    """503 when the database fails. A form posted meanwhile (a researcher's question, a
+    resident's sign-up) comes back as a page that posts exactly the same once more, so
+    that nothing typed is lost; the respondents' forms have their own (surveys/views.py)."""
     log.error("database unavailable: %s", type(exc).__name__)
-    return error_page(503)
+    fields = _postable_again()
+    if fields is None:
+        return error_page(503)
+    with contextlib.suppress(Exception):  # the connection may be gone; teardown drops it
+        db.session.rollback()
+    action = request.full_path.removesuffix("?")  # werkzeug adds "?" to a bare path
+    html = render_template("errors/retry.html", action=action, fields=fields)
+    return html, 503, {"Retry-After": "5", "Cache-Control": "no-store"}
+
+
+def _postable_again() -> list[tuple[str, str]] | None:
+    """This request's posted fields, to post once more: None for anything but a POST of a
+    form without files, or for the login and password forms (whose fields stay unwritten)."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method != "POST" or req.endpoint is None or req.endpoint.startswith("auth."):
+        return None
+    if req.mimetype != URLENCODED and any(f.filename for f in req.files.values()):
+        return None
+    try:
+        fields = posted_fields()
+    except HTTPException:  # a body too large or not UTF-8 is not to be posted again
+        return None
+    return [
+        (name, value)
+        for name, values in fields.items()
+        if name not in SECRET_FIELDS
+        for value in values
+    ]
 
 
 def _unexpected_error(exc: Exception) -> tuple[str, int]:

@@ -46,7 +46,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}  # as `pybabel extract -k _l -k N_` 
 RESPONDENT_SOURCES = (
     "templates/base.html",
     "templates/surveys/*.html",
-    "templates/errors/error.html",
+    "templates/errors/*.html",
     "surveys/answers.py",
     "surveys/render.py",
     "surveys/views.py",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
-from peiling.web import local_path
+from peiling.web import SECRET_FIELDS, local_path
 
 FIELD = "kept"
 SALT = "peiling kept form"
@@ -27,9 +27,8 @@ SALT = "peiling kept form"
 MAX_AGE = 24 * 3600
 # Well under MAX_FORM_MEMORY_SIZE, which the login POST carrying it must pass.
 MAX_CHARS = 256 * 1024
-# Every PasswordField's name (a test walks all forms to keep this complete), and the
-# form's own token, which is replaced by a fresh one.
-NOT_KEPT = frozenset({"password", "current", "new", "repeat", "csrf_token", FIELD})
+# Every password field, and the form's own token, which is replaced by a fresh one.
+NOT_KEPT = SECRET_FIELDS | {"csrf_token", FIELD}
 
 
 @dataclass(frozen=True)
