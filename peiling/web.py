@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import Flask, Response, current_app, render_template, request, session, url_for
+from flask import Flask, Response, current_app, render_template, request, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
@@ -271,7 +271,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORMGUARD_BLUEPRINTS = frozenset({"surveys"})
 
 
-def guard_request() -> Response | None:
+class StaleForm(CSRFError):
+    """A form from one of this site's own pages whose CSRF token no longer fits the session:
+    the session ended (or the browser dropped its cookie), or a newer login in another tab
+    replaced it, or it is the login form left open too long. auth/views.py answers it by
+    keeping what was posted through a login or a confirmation (auth/kept.py)."""
+
+
+def guard_request() -> None:
     """Before every request: refuse a NUL byte in the URL, allow the upload endpoints a
     larger body, and for anything but a GET outside the respondents' blueprint refuse a NUL
     in the form and check the CSRF token (after the limit: both parse the form). One hook
@@ -287,24 +294,21 @@ def guard_request() -> Response | None:
         if current_app.config["WTF_CSRF_ENABLED"]:
             try:
                 csrf.protect(apply_exemptions=True)  # views marked @csrf.exempt aside
-            except CSRFError:
-                if not _session_ended(req):
-                    raise
-                # The login page, which keeps what a staff page's form posted (auth/kept.py).
-                return t.cast(Response, login_manager.unauthorized())
-    return None
+            except CSRFError as exc:
+                if _from_own_page(req):
+                    raise StaleForm(exc.description) from exc
+                raise
 
 
-def _session_ended(req: FlaskRequest) -> bool:
-    """Whether a POST that failed the CSRF check is the login form left open too long, or
-    one of this site's own pages posted after the browser dropped its expired session
-    cookie (its token then has nothing to match). `Sec-Fetch-Site: same-origin` is set by
-    the browser alone; a cross-site post never carries it, so it is never kept."""
-    if req.endpoint == login_manager.login_view:
-        return True
+def _from_own_page(req: FlaskRequest) -> bool:
+    """Whether a POST that failed the CSRF check came from one of this site's own pages:
+    `Sec-Fetch-Site: same-origin` is set by the browser alone, and a cross-site post never
+    carries it. The login form counts as well: it changes nothing without a password."""
+    if req.endpoint is None:  # no such page: its 404 comes next
+        return False
     return (
-        req.headers.get("Sec-Fetch-Site") == "same-origin"
-        and current_app.config["WTF_CSRF_FIELD_NAME"] not in session
+        req.endpoint == login_manager.login_view
+        or req.headers.get("Sec-Fetch-Site") == "same-origin"
     )
 
 

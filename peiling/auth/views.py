@@ -19,7 +19,7 @@ from peiling.auth.services import AccountError, change_password, record
 from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
 from peiling.numbers import whole_number
-from peiling.web import error_page, local_path
+from peiling.web import StaleForm, error_page, local_path
 
 log = logging.getLogger(__name__)
 login_manager.login_view = "auth.login"
@@ -82,14 +82,30 @@ def _login_page(
     ), status
 
 
+@bp.app_errorhandler(StaleForm)
+def stale_form(exc: StaleForm) -> ResponseReturnValue:
+    """A form of this site's own whose token no longer fits the session (web.py)."""
+    if request.endpoint == login_manager.login_view:  # the login page, left open too long
+        held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
+        notice = _("De inlogpagina stond te lang open. Log opnieuw in.")
+        return _login_page(LoginForm(formdata=None), 400, notice=notice, kept_form=held)
+    if not current_user.is_authenticated:  # the session ended, or the browser dropped it
+        return unauthorized()
+    # Logged in again since the page was opened (in another tab, say): she confirms.
+    held = _kept_post()
+    if held is None:
+        return error_page(400)
+    notice = _(
+        "Deze pagina was nog geopend van voordat je opnieuw inlogde, dus wat je invulde is"
+        " nog niet opgeslagen."
+    )
+    return render_template("auth/resume.html", kept=held, notice=notice), 400
+
+
 @login_manager.unauthorized_handler
 def unauthorized() -> ResponseReturnValue:
     """A staff page without a valid session. A form posted to it is kept through the login
     (auth/kept.py); anything else goes to the login page and comes back after it."""
-    if request.endpoint == login_manager.login_view:  # its CSRF token failed (web.py)
-        held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
-        notice = _("De inlogpagina stond te lang open. Log opnieuw in.")
-        return _login_page(LoginForm(formdata=None), 400, notice=notice, kept_form=held)
     held = _kept_post()
     if held is not None:
         notice = _(

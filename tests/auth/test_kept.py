@@ -315,3 +315,30 @@ def test_after_the_login_a_post_only_address_sends_her_back_where_she_pressed(
         "/logout", data={"csrf_token": csrf}, headers={"Referer": "https://elders.example/"}
     )
     assert elsewhere.status_code == 302 and elsewhere.headers["Location"] == "/login"
+
+
+def test_a_page_from_before_a_new_login_in_another_tab_asks_to_save(
+    app, logged_in, accounts, draft
+) -> None:  # type: ignore[no-untyped-def]
+    """The editor is open in one tab; the session ends and she logs in again in another.
+    Back in the first tab she presses save: its token belongs to the old session."""
+    client, refused, csrf = saved_too_late(app, logged_in)
+    assert refused.status_code == 401
+    login_page = client.get("/login").get_data(as_text=True)  # the other tab
+    client.post("/login", data={"csrf_token": csrf_of(login_page),
+                                "email": accounts["researcher"], "password": PASSWORD})  # fmt: skip
+    assert client.get("/analysis/").status_code == 200  # logged in again
+
+    stale = client.post(EDIT, data={"csrf_token": csrf, **edit()}, headers=SAME_ORIGIN)
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 400
+    assert "Deze pagina was nog geopend van voordat je opnieuw inlogde" in page
+    assert question_text(app, "zomer") == "Iets?"
+    assert press_save(client, page).status_code == 302
+    assert question_text(app, "zomer") == TYPED
+    # Without the browser's word that it came from this site: the bare refusal.
+    forged = client.post(EDIT, data={"csrf_token": csrf, **edit("Iets anders")})
+    assert forged.status_code == 400 and "Opslaan wat ik invulde" not in forged.get_data(
+        as_text=True
+    )
+    assert question_text(app, "zomer") == TYPED
