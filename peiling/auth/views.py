@@ -22,6 +22,8 @@ from peiling.numbers import whole_number
 from peiling.web import StaleForm, error_page, local_path
 
 log = logging.getLogger(__name__)
+# A page that carries what someone typed stays out of every cache.
+NO_STORE = {"Cache-Control": "no-store"}
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Log in om deze pagina te zien.")
 # Flashed as a plain string in the language of the request that needed the login.
@@ -77,9 +79,16 @@ def _login_page(
 ) -> ResponseReturnValue:
     # Also shown at a staff page's address whose session ended: then it posts to /login.
     action = None if request.endpoint == login_manager.login_view else url_for("auth.login")
-    return render_template(
+    page = render_template(
         "auth/login.html", form=form, error=error, notice=notice, kept=kept_form, action=action
-    ), status
+    )
+    return page, status, (NO_STORE if kept_form else {})
+
+
+def _resume_page(
+    held: kept.KeptForm, status: int, notice: str | None = None
+) -> ResponseReturnValue:
+    return render_template("auth/resume.html", kept=held, notice=notice), status, NO_STORE
 
 
 @bp.app_errorhandler(StaleForm)
@@ -99,7 +108,7 @@ def stale_form(exc: StaleForm) -> ResponseReturnValue:
         "Deze pagina was nog geopend van voordat je opnieuw inlogde, dus wat je invulde is"
         " nog niet opgeslagen."
     )
-    return render_template("auth/resume.html", kept=held, notice=notice), 400
+    return _resume_page(held, 400, notice)
 
 
 @login_manager.unauthorized_handler
@@ -151,7 +160,7 @@ def login() -> ResponseReturnValue:
             record(db.session, user, "login")
             db.session.commit()
             if held is not None:  # posted when the session had ended: she chooses to save it
-                return render_template("auth/resume.html", kept=held)
+                return _resume_page(held, 200)
             return redirect(safe_next(request.args.get("next")))
         throttle().failed(email, address)
         # The account's id, never the address typed: it may be anyone's (or a password).

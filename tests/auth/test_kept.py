@@ -96,7 +96,7 @@ def test_an_edit_saved_after_the_session_ended_is_saved_after_logging_in(
 ) -> None:  # type: ignore[no-untyped-def]
     client, refused, csrf = saved_too_late(app, logged_in)
     page = refused.get_data(as_text=True)
-    assert refused.status_code == 401
+    assert refused.status_code == 401 and refused.headers["Cache-Control"] == "no-store"
     assert '<form method="post" action="/login"' in page  # not back to the editor
     assert "Je sessie is verlopen, dus wat je invulde is nog niet opgeslagen" in page
     assert TYPED not in page  # carried signed, not shown
@@ -104,7 +104,7 @@ def test_an_edit_saved_after_the_session_ended_is_saved_after_logging_in(
 
     resumed = log_in_again(client, page, accounts["researcher"])
     resume_page = resumed.get_data(as_text=True)
-    assert resumed.status_code == 200
+    assert resumed.status_code == 200 and resumed.headers["Cache-Control"] == "no-store"
     assert "Je bent weer ingelogd" in resume_page
     assert f'action="{EDIT}"' in resume_page
     fields = dict(hidden_fields(resume_page))
