@@ -14,7 +14,7 @@ from html import unescape
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from tests.auth.fixtures import PASSWORD, csrf_of
+from tests.auth.fixtures import PASSWORD, csrf_of, new_account_form
 from tests.conftest import count_rows, table_away
 from tests.designer.test_designer_pages import definition
 from tests.panel.fixtures import codes, panel  # noqa: F401 - fixtures
@@ -96,11 +96,7 @@ def test_a_first_password_is_not_written_into_the_retry_page(app, logged_in) -> 
     secret = "een-eerste-geheim-van-lengte"
     users = count_rows(app, "staff_user")
     with table_away(app, "audit_event"):
-        failed = client.post(
-            "/beheer/gebruikers",
-            data={"csrf_token": csrf, "email": "nieuw@provincie.nl", "role": "analyst",
-                  "password": secret},
-        )  # fmt: skip
+        failed = client.post("/beheer/gebruikers", data=new_account_form(csrf, secret))
     html = failed.get_data(as_text=True)
     assert failed.status_code == 503
     _action, fields = retry_form(html)

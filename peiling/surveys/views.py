@@ -449,7 +449,15 @@ def database_unavailable(exc: DBAPIError) -> ResponseReturnValue:
     lang = _first(fields, "taal")
     if lang in LANGUAGE_NAMES:  # the language she was answering in, not the browser's
         i18n.use(lang)
-    html = render_template("surveys/retry.html", action=request.path, fields=fields.items())
+    html = render_template(
+        "errors/retry.html",
+        action=request.path,
+        fields=[(name, value) for name, values in fields.items() for value in values],
+        text=_(
+            "We konden je antwoorden nu niet verwerken. Ze zijn niet kwijt: probeer het over een"
+            " minuutje opnieuw met de knop hieronder."
+        ),
+    )
     response = make_response(html, 503)
     response.headers["Retry-After"] = "5"
     response.headers["Cache-Control"] = "no-store"

@@ -69,3 +69,9 @@ def logged_in(app: Flask, accounts: dict[str, str]):  # type: ignore[no-untyped-
         return client
 
     return make
+
+
+def new_account_form(csrf: str, password: str) -> dict[str, str]:
+    """The admin's form for a new analyst account, with its first password."""
+    return {"csrf_token": csrf, "email": "nieuw@provincie.nl", "role": "analyst",
+            "password": password}  # fmt: skip

@@ -18,7 +18,7 @@ from wtforms import PasswordField
 from peiling.auth import kept, sessions
 from peiling.surveys.models import Survey
 from peiling.web import SECRET_FIELDS
-from tests.auth.fixtures import PASSWORD, csrf_of
+from tests.auth.fixtures import PASSWORD, csrf_of, new_account_form
 from tests.designer.test_designer_pages import definition
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
@@ -242,11 +242,7 @@ def test_a_password_is_never_kept(app, logged_in, accounts) -> None:  # type: ig
     csrf = csrf_of(client.get("/beheer/gebruikers").get_data(as_text=True))
     end_session(app, client)
     secret = "een-eerste-geheim-van-lengte"
-    refused = client.post(
-        "/beheer/gebruikers",
-        data={"csrf_token": csrf, "email": "nieuw@provincie.nl", "role": "analyst",
-              "password": secret},
-    )  # fmt: skip
+    refused = client.post("/beheer/gebruikers", data=new_account_form(csrf, secret))
     page = refused.get_data(as_text=True)
     assert refused.status_code == 401
     with app.test_request_context():
