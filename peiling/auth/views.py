@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy import select
 
@@ -76,13 +78,17 @@ def _login_page(
     error: str | None = None,
     notice: str | None = None,
     kept_form: kept.KeptForm | None = None,
+    retry_after: int | None = None,
 ) -> ResponseReturnValue:
     # Also shown at a staff page's address whose session ended: then it posts to /login.
     action = None if request.endpoint == login_manager.login_view else url_for("auth.login")
     page = render_template(
         "auth/login.html", form=form, error=error, notice=notice, kept=kept_form, action=action
     )
-    return page, status, (NO_STORE if kept_form else {})
+    headers = dict(NO_STORE) if kept_form else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return page, status, headers
 
 
 def _resume_page(
@@ -147,8 +153,14 @@ def login() -> ResponseReturnValue:
         address = request.remote_addr or ""
         wait = throttle().wait(email, address)
         if wait is not None:  # too many failures: not even a right password gets in now
-            page, status = error_page(429)
-            return page, status, {"Retry-After": str(wait)}
+            # The login page again, not an error page: a kept form stays on it.
+            minutes = math.ceil(wait / 60)
+            error = ngettext(
+                "Te veel mislukte pogingen. Probeer het over %(num)d minuut opnieuw.",
+                "Te veel mislukte pogingen. Probeer het over %(num)d minuten opnieuw.",
+                minutes,
+            )
+            return _login_page(form, 429, error=error, kept_form=held, retry_after=wait)
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None and user.active and user.check_password(form.password.data or ""):
             session.clear()  # no state from before the login survives it,

@@ -151,8 +151,10 @@ def test_failed_logins_are_throttled_per_account(app, accounts) -> None:  # type
     assert failed_logins_until_blocked(client, accounts["researcher"]) == 6  # 5 per minute
     blocked = login(client, accounts["researcher"])  # even the right password now waits
     assert blocked.status_code == 429
-    assert "Even rustig aan" in blocked.get_data(as_text=True)
-    assert int(blocked.headers["Retry-After"]) > 0
+    html = blocked.get_data(as_text=True)
+    assert "Te veel mislukte pogingen. Probeer het over 1 minuut opnieuw." in html
+    assert 'name="email"' in html  # the login page itself, to try again from
+    assert 0 < int(blocked.headers["Retry-After"]) <= 60
     # Another account from the same address is not blocked by this one's failures.
     assert login(client, accounts["admin"]).status_code == 302
     failures = [a for a in audit_actions(app) if a[1] == "login_failed"]

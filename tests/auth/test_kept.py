@@ -338,3 +338,19 @@ def test_a_page_from_before_a_new_login_in_another_tab_asks_to_save(
         as_text=True
     )
     assert question_text(app, "zomer") == TYPED
+
+
+def test_a_kept_form_survives_being_throttled(app, logged_in, accounts, draft) -> None:  # type: ignore[no-untyped-def]
+    """Five wrong passwords in a minute: the login page says to wait, and still carries
+    the form, so the right password a minute later still saves it."""
+    client, refused, _csrf = saved_too_late(app, logged_in)
+    page = refused.get_data(as_text=True)
+    for _attempt in range(5):
+        wrong = log_in_again(client, page, accounts["researcher"], password="fout-wachtwoord")
+        assert wrong.status_code == 422
+        page = wrong.get_data(as_text=True)
+    blocked = log_in_again(client, page, accounts["researcher"])
+    blocked_page = blocked.get_data(as_text=True)
+    assert blocked.status_code == 429 and "Te veel mislukte pogingen" in blocked_page
+    assert kept_of(blocked_page) == kept_of(refused.get_data(as_text=True))
+    assert blocked.headers["Cache-Control"] == "no-store"
