@@ -325,3 +325,25 @@ def test_a_new_address_counts_once_confirmed_there(app, client, inbox, codes) ->
         None,
         MemberStatus.ACTIVE,
     )
+
+
+def test_a_refused_change_of_my_data_shows_what_she_sent(app, client, inbox, codes) -> None:  # type: ignore[no-untyped-def]
+    """A typo in the birth year must not put back her old municipality, gender and school:
+    the page shows the mistake next to what she sent, and nothing is changed."""
+    sign_up(client, codes[0])
+    confirm, data_url, _unsubscribe = inbox.links(inbox.to(EMAIL)[0])
+    client.post(path(confirm))
+    sent = {"email": EMAIL, "gemeente": "GM0047", "geboortejaar": "19844",
+            "geslacht": "man", "profiel_opleiding": "mbo"}  # fmt: skip
+    refused = client.post(path(data_url), data=sent)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="geboortejaar" name="geboortejaar" value="19844"' in html
+    assert 'aria-invalid="true"' in html
+    for name, code in (("gemeente", "GM0047"), ("geslacht", "man"), ("profiel_opleiding", "mbo")):
+        chosen = re.search(rf'<select id="{name}".*?</select>', html, re.S)
+        assert chosen and f'<option value="{code}" selected>' in chosen.group(0), name
+    (member,) = members(app)
+    assert (member.municipality_code, member.birth_year, member.gender) == ("GM0014", 1984, "vrouw")
+    page = client.get(path(data_url)).get_data(as_text=True)  # later: what is stored
+    assert 'name="geboortejaar" value="1984"' in page
