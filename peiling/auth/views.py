@@ -106,6 +106,8 @@ def stale_form(exc: StaleForm) -> ResponseReturnValue:
         return _login_page(LoginForm(formdata=None), 400, notice=notice, kept_form=held)
     if not current_user.is_authenticated:  # the session ended, or the browser dropped it
         return unauthorized()
+    if request.endpoint == "auth.logout":  # from a tab opened before: she wants out all the same
+        return logout()
     # Logged in again since the page was opened (in another tab, say): she confirms.
     held = _kept_post()
     if held is None:

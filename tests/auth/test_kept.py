@@ -354,3 +354,19 @@ def test_a_kept_form_survives_being_throttled(app, logged_in, accounts, draft) -
     assert blocked.status_code == 429 and "Te veel mislukte pogingen" in blocked_page
     assert kept_of(blocked_page) == kept_of(refused.get_data(as_text=True))
     assert blocked.headers["Cache-Control"] == "no-store"
+
+
+def test_log_out_from_a_page_opened_before_a_new_login_logs_out(app, logged_in, accounts) -> None:  # type: ignore[no-untyped-def]
+    client = logged_in("researcher")
+    old_csrf = csrf_of(client.get("/analysis/").get_data(as_text=True))
+    end_session(app, client)
+    login_page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"csrf_token": csrf_of(login_page),
+                                "email": accounts["researcher"], "password": PASSWORD})  # fmt: skip
+    out = client.post("/logout", data={"csrf_token": old_csrf}, headers=SAME_ORIGIN)
+    assert out.status_code == 302 and out.headers["Location"] == "/login"
+    assert client.get("/analysis/").status_code == 302  # logged out
+    # Cross-site, the old token is refused as before and she stays logged in.
+    again = logged_in("researcher")
+    refused = again.post("/logout", data={"csrf_token": old_csrf})
+    assert refused.status_code == 400 and again.get("/analysis/").status_code == 200
