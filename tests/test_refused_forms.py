@@ -156,3 +156,31 @@ def test_the_pages_still_show_stored_values_when_nothing_was_refused(
     assert "<details open>" not in html
     assert "opleiding | Opleiding | mbo=Mbo, hbo=Hbo of wo</textarea>" in html
     assert 'name="n_GM0014" value="0"' in html
+
+
+def test_an_edit_of_a_question_a_colleague_deleted_keeps_the_text(
+    app, logged_in, make_survey
+) -> None:  # type: ignore[no-untyped-def]
+    questions = [
+        {"code": code, "type": "short_text", "text": f"{code}?"} for code in ("eerste", "tweede")
+    ]
+    pages = [{"questions": questions}]
+    make_survey(slug="collega", status="draft", pages=pages)
+    mine, colleague = logged_in("researcher"), logged_in("researcher")
+    _html, csrf = page_of(mine, "/ontwerp/collega/vraag/tweede")
+    _html, theirs = page_of(colleague, "/ontwerp/collega")
+    colleague.post("/ontwerp/collega/vraag/tweede/verwijderen", data={"csrf_token": theirs})
+    text = "Wat doe je het liefst <buiten>?"
+    refused = mine.post(
+        "/ontwerp/collega/vraag/tweede",
+        data={"csrf_token": csrf, "type": "short_text", "text": text},
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Vraag ‘tweede’ bestaat niet meer in deze vragenlijst" in html
+    assert f"Je tekst was: {escape(text, quote=False)}" in html
+    gone = mine.get("/ontwerp/collega/vraag/tweede")
+    assert gone.status_code == 302
+    assert "bestaat niet (meer)" in mine.get(gone.headers["Location"]).get_data(as_text=True)
+    codes = [q["code"] for q in definition(app, "collega")["pages"][0]["questions"]]
+    assert codes == ["eerste"]

@@ -179,7 +179,13 @@ def question(slug: str, code: str) -> ResponseReturnValue:
     survey, data = _loaded(slug)
     try:
         p, q = edits.find(data, code)
-    except KeyError:
+    except KeyError:  # deleted meanwhile, say by a colleague
+        if request.method == "POST":  # the editor, with her text to copy from the message
+            flash(_("Vraag ‘%(code)s’ bestaat niet meer in deze vragenlijst, dus je wijziging"
+                    " is niet bewaard. Je tekst was: %(text)s", code=code,
+                    text=request.form.get("text", "")))  # fmt: skip
+            return _editor_page(survey, refused="question_gone")
+        flash(_("Vraag ‘%(code)s’ bestaat niet (meer) in deze vragenlijst.", code=code))
         return redirect(url_for(".editor", slug=slug))
     current = data["pages"][p]["questions"][q]
     if request.method == "POST":
@@ -221,6 +227,7 @@ def question_action(slug: str, code: str, action: str) -> ResponseReturnValue:
         else:
             return redirect(url_for(".editor", slug=slug))
     except KeyError:
+        flash(_("Vraag ‘%(code)s’ bestaat niet (meer) in deze vragenlijst.", code=code))
         return redirect(url_for(".editor", slug=slug))
     if _apply(survey, data) and action == "verwijderen":
         flash(_("Vraag ‘%(code)s’ is verwijderd.", code=code))
