@@ -185,3 +185,27 @@ def test_an_edit_pressed_after_the_cookie_expired_is_saved_after_logging_in_agai
     # The browser posts a textarea's line break as CRLF; the designer keeps it as typed.
     assert question["text"].replace("\r\n", "\n") == text
     assert question["help"] == "Kies er één."
+
+
+def test_refused_settings_come_back_as_typed_and_accessible(  # type: ignore[no-untyped-def]
+    app, accounts, live_server, staff_page, make_survey
+) -> None:
+    from tests.designer.test_designer_pages import definition
+
+    make_survey(slug="instellen", status="draft")
+    page = staff_page(accounts["researcher"])
+    page.goto(f"{live_server}/ontwerp/instellen")
+    privacy = "We bewaren je antwoorden één jaar.\nDaarna wissen we ze."
+    page.get_by_label("Privacyverklaring").fill(privacy)
+    page.get_by_label("Leeftijd vanaf").fill("twaalf")
+    page.get_by_role("button", name="Instellingen bewaren").click()
+
+    expect(page.get_by_role("status")).to_contain_text("age_min")
+    expect(page.get_by_label("Privacyverklaring")).to_have_value(privacy)
+    expect(page.get_by_label("Leeftijd vanaf")).to_have_value("twaalf")
+    assert_accessible(page)
+    assert not definition(app, "instellen").get("privacy_statement")
+    page.get_by_label("Leeftijd vanaf").fill("12")
+    page.get_by_role("button", name="Instellingen bewaren").click()
+    expect(page.get_by_text("De instellingen zijn bewaard.")).to_be_visible()
+    assert definition(app, "instellen")["privacy_statement"].replace("\r\n", "\n") == privacy
