@@ -37,7 +37,7 @@ from peiling.panel.models import (
 )
 from peiling.panel.services import normalise_code
 from peiling.surveys.importer import DefinitionError, build_survey
-from peiling.surveys.models import Page, Question, Survey, SurveyKind, SurveyStatus
+from peiling.surveys.models import Page, Question, Response, Survey, SurveyKind, SurveyStatus
 from tests.auth.fixtures import PASSWORD, csrf_of
 from tests.panel.fixtures import add_members, codes, inbox, panel  # noqa: F401 - fixtures
 from tests.panel.test_waves import wait_for
@@ -315,6 +315,25 @@ def test_delete_my_data_twice(app, panel) -> None:  # type: ignore[no-untyped-de
         assert "Je gegevens zijn verwijderd" in page_with(answers, 200)
         assert "Misschien zijn je gegevens al verwijderd" in page_with(answers, 404)
     assert scalar(app, sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+def test_remove_my_answers_twice(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    """A double click on "remove my answers": the browser shows the second answer, which
+    said the code was unknown (and counted a wrong guess) although the first had removed
+    them."""
+    from tests.surveys.test_form import complete
+    from tests.surveys.test_removal import code_on_thanks
+
+    url = f"/p/{demo_survey.slug}/verwijderen"
+    for _round in range(ROUNDS):
+        r = respondent(demo_survey.slug)
+        r.client = app.test_client()  # a browser of her own
+        code = code_on_thanks(r, complete(r))
+        data = {"csrf_token": csrf_of(r.client.get(url).get_data(as_text=True)), "code": code}
+        answers = together([partial(r.client.post, url, data=data) for _ in range(2)])
+        assert statuses(answers) == [200, 200], answers
+        assert all("Je antwoorden zijn verwijderd" in answer for answer in answers)
+    assert scalar(app, sa.select(sa.func.count()).select_from(Response)) == 0
 
 
 def test_a_new_address_saved_twice(app, panel, inbox) -> None:  # type: ignore[no-untyped-def] # noqa: F811

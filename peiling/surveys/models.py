@@ -215,6 +215,19 @@ class Response(db.Model):
     removal_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
 
+class RemovedResponse(db.Model):
+    """A response deleted at its respondent's request, known only by its removal code's
+    SHA-256 (as on the response) and its survey: the same code, pressed again (a double
+    click) or typed later, then says her answers were removed instead of "unknown code",
+    and does not count as a wrong guess. Nothing in it points to a person or an answer.
+    """
+
+    __tablename__ = "removed_response"
+
+    removal_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+
+
 class Answer(db.Model):
     """One answer value in long form: a chosen option, a number or a text.
 

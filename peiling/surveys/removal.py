@@ -13,6 +13,7 @@ respondent's removals with a few hundred wrong codes.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import re
@@ -24,8 +25,9 @@ from sqlalchemy.orm import Session
 from werkzeug.http import dump_cookie
 
 from peiling.auth.throttle import Throttle
+from peiling.database import lock_rows
 from peiling.ratelimit import client_network
-from peiling.surveys.models import Answer, Response, Volunteer
+from peiling.surveys.models import Answer, RemovedResponse, Response, Volunteer
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O or U
 LENGTH = 12
@@ -106,22 +108,31 @@ def cookie_header(code: str, thanks_path: str, max_age: int, secure: bool) -> st
     return before + code + after
 
 
-def remove_response(session: Session, survey_id: int, code: str) -> bool:
+class Removal(enum.Enum):
+    REMOVED = "removed"  # now
+    ALREADY = "already"  # earlier, with the same code (a double click, or typed again)
+    UNKNOWN = "unknown"
+
+
+def remove_response(session: Session, survey_id: int, code: str) -> Removal:
     """Delete the survey's response with removal code `code` (normalised), its answers and
-    its volunteer's contact details; returns False when no response has that code."""
-    response_id = session.scalar(
-        select(Response.id).where(
-            Response.survey_id == survey_id, Response.removal_hash == hash_of(code)
-        )
-    )
-    if response_id is None:
-        return False
+    its volunteer's contact details, and keep the code's hash as removed."""
+    digest = hash_of(code)
+    # Locked first: a second press of the same code waits for the first's commit, then
+    # finds the code among the removed instead of failing on the deleted rows.
+    mine = Response.survey_id == survey_id, Response.removal_hash == digest
+    if lock_rows(session, Response.removal_hash, *mine) == 0:
+        removed = session.get(RemovedResponse, digest)
+        known = removed is not None and removed.survey_id == survey_id
+        return Removal.ALREADY if known else Removal.UNKNOWN
+    response_id = session.scalar(select(Response.id).where(*mine))
     # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only when the
     # connection enabled foreign keys.
     session.execute(delete(Volunteer).where(Volunteer.response_id == response_id))
     session.execute(delete(Answer).where(Answer.response_id == response_id))
     session.execute(delete(Response).where(Response.id == response_id))
-    return True
+    session.add(RemovedResponse(removal_hash=digest, survey_id=survey_id))
+    return Removal.REMOVED
 
 
 def client_key(address: str) -> str:

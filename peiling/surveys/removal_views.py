@@ -75,8 +75,8 @@ def removal_post(slug: str) -> ResponseReturnValue:
     wait = removal.throttle().wait_for(client=client)
     if wait is not None:
         return _page(survey, error="throttled", typed=typed, wait=wait, minutes=-(-wait // 60))
-    if not removal.remove_response(db.session, survey.id, code):
+    if removal.remove_response(db.session, survey.id, code) is removal.Removal.UNKNOWN:
         removal.throttle().failed_for(client=client)
         return _page(survey, error="unknown", typed=typed)
     db.session.commit()
-    return _page(survey, state="removed")
+    return _page(survey, state="removed")  # now, or by an earlier press of the same code

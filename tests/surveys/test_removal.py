@@ -130,12 +130,27 @@ def test_the_code_removes_the_response_its_answers_and_contact_details(
     with app.app_context():
         assert (count_rows(app, "response"), count_rows(app, "volunteer")) == (1, 1)
         assert count_rows(app, "answer") == answers // 2
-    # The same code again finds nothing: a friendly page, nothing else removed.
+    # The same code again (a second press, or typed later) says they were removed, and
+    # removes nothing else: only the code's hash and the survey are kept of it.
     again = remove(app.test_client(), demo_survey.slug, code)
-    assert again.status_code == 422
-    assert "We vinden geen antwoorden met deze code" in again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "Je antwoorden zijn verwijderd" in again.get_data(as_text=True)
     with app.app_context():
         assert count_rows(app, "response") == 1
+        kept = db.session.execute(sa.text("SELECT * FROM removed_response")).mappings().all()
+    assert [dict(row) for row in kept] == [
+        {"removal_hash": removal.hash_of(removal.normalise(code)), "survey_id": demo_survey.id}
+    ]
+
+
+def test_a_used_code_pressed_again_is_no_wrong_guess(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
+    r = respondent(demo_survey.slug)
+    code = code_on_thanks(r, complete(r))
+    here = {"environ_base": {"REMOTE_ADDR": "198.51.100.8"}}
+    client = app.test_client()
+    for _press in range(8):  # more than REMOVAL_LIMITS_PER_CLIENT's 5 per minute
+        assert remove(client, demo_survey.slug, code, **here).status_code == 200
+    assert remove(client, demo_survey.slug, "AAAA-AAAA-AAAA", **here).status_code == 422
 
 
 def test_unknown_and_malformed_codes_get_an_error_summary(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
@@ -166,6 +181,9 @@ def test_a_code_removes_nothing_from_another_survey(
     assert page.status_code == 422
     with app.app_context():
         assert count_rows(app, "response") == 1
+    # Removed from its own survey, the code is still unknown to the other one.
+    assert remove(app.test_client(), demo_survey.slug, code).status_code == 200
+    assert remove(app.test_client(), other.slug, code).status_code == 422
 
 
 def test_removal_is_csrf_protected_without_a_session(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]
