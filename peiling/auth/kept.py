@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
@@ -40,13 +41,14 @@ class KeptForm:
     signed: str
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
+def _serializer(secret_key: str | None) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key or current_app.secret_key or "", salt=SALT)
 
 
-def keep(secret_key: str, url: str, form: MultiDict[str, str]) -> KeptForm | None:
-    """The posted `form` to `url` (a path on this site), signed; None when there is nothing
-    worth keeping or it would be too large to carry through the login."""
+def keep(url: str, form: MultiDict[str, str], secret_key: str | None = None) -> KeptForm | None:
+    """The posted `form` to `url` (a path on this site), signed with the app's secret key;
+    None when there is nothing worth keeping or it would be too large to carry through the
+    login."""
     if local_path(url) is None:
         return None
     fields = tuple(
@@ -61,7 +63,7 @@ def keep(secret_key: str, url: str, form: MultiDict[str, str]) -> KeptForm | Non
     return KeptForm(url, fields, signed)
 
 
-def read(secret_key: str, signed: str | None) -> KeptForm | None:
+def read(signed: str | None, secret_key: str | None = None) -> KeptForm | None:
     """The form `keep` signed, or None when `signed` is missing, altered or too old."""
     if not signed or len(signed) > MAX_CHARS:
         return None

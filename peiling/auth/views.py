@@ -69,7 +69,7 @@ def _kept_post() -> kept.KeptForm | None:
     if any(upload.filename for upload in request.files.values()):
         return None
     url = request.full_path.removesuffix("?")  # werkzeug adds "?" to a bare path
-    return kept.keep(current_app.secret_key or "", url, request.form)
+    return kept.keep(url, request.form)
 
 
 def _login_page(
@@ -101,7 +101,7 @@ def _resume_page(
 def stale_form(exc: StaleForm) -> ResponseReturnValue:
     """A form of this site's own whose token no longer fits the session (web.py)."""
     if request.endpoint == login_manager.login_view:  # the login page, left open too long
-        held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
+        held = kept.read(request.form.get(kept.FIELD))
         notice = _("De inlogpagina stond te lang open. Log opnieuw in.")
         return _login_page(LoginForm(formdata=None), 400, notice=notice, kept_form=held)
     if not current_user.is_authenticated:  # the session ended, or the browser dropped it
@@ -149,7 +149,7 @@ def _back_after_login() -> str | None:
 def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
-    held = kept.read(current_app.secret_key or "", request.form.get(kept.FIELD))
+    held = kept.read(request.form.get(kept.FIELD))
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         address = request.remote_addr or ""

@@ -209,7 +209,7 @@ def test_an_altered_or_old_kept_form_is_ignored(
     page = refused.get_data(as_text=True)
     signed = kept_of(page)
     altered = signed[:-2] + ("AA" if not signed.endswith("AA") else "BB")
-    for value in (altered, kept.keep("een ander geheim", EDIT, MultiDict(edit())).signed):
+    for value in (altered, kept.keep(EDIT, MultiDict(edit()), "een ander geheim").signed):
         fresh = app.test_client()
         login_page = fresh.get("/login").get_data(as_text=True)
         response = fresh.post(
@@ -220,20 +220,22 @@ def test_an_altered_or_old_kept_form_is_ignored(
         assert response.status_code == 302  # a plain login: nothing offered to save
     monkeypatch.setattr(kept, "MAX_AGE", -1)
     with app.test_request_context():
-        assert kept.read(app.secret_key, signed) is None
+        assert kept.read(signed) is None
     monkeypatch.undo()
     with app.test_request_context():
-        assert kept.read(app.secret_key, signed) is not None
+        assert kept.read(signed) is not None
 
 
 def test_only_a_path_on_this_site_is_kept(app) -> None:  # type: ignore[no-untyped-def]
     form = MultiDict(edit())
     for url in ("https://elders.example/x", "//elders.example/x", "/\\elders.example"):
-        assert kept.keep(app.secret_key, url, form) is None
-    assert kept.keep(app.secret_key, EDIT, MultiDict({"csrf_token": "x"})) is None  # nothing typed
+        assert kept.keep(url, form) is None
+    assert kept.keep(EDIT, MultiDict({"csrf_token": "x"})) is None  # nothing typed
     # Text that does not compress (typed text does, about threefold).
     too_long = MultiDict({"tekst": secrets.token_urlsafe(kept.MAX_CHARS)})
-    assert kept.keep(app.secret_key, EDIT, too_long) is None
+    with app.app_context():  # signed with the app's secret key
+        assert kept.keep(EDIT, too_long) is None
+        assert kept.keep(EDIT, form) is not None
 
 
 def test_a_password_is_never_kept(app, logged_in, accounts) -> None:  # type: ignore[no-untyped-def]
@@ -246,7 +248,7 @@ def test_a_password_is_never_kept(app, logged_in, accounts) -> None:  # type: ig
     page = refused.get_data(as_text=True)
     assert refused.status_code == 401
     with app.test_request_context():
-        held = kept.read(app.secret_key, kept_of(page))
+        held = kept.read(kept_of(page))
     assert held is not None
     assert ("email", "nieuw@provincie.nl") in held.fields
     assert all(name != "password" and secret not in value for name, value in held.fields)
