@@ -98,8 +98,8 @@ def editor(slug: str) -> ResponseReturnValue:
 
 def _editor_page(
     survey: Survey,
-    data: dict | None = None,
-    refused: str | None = None,  # type: ignore[type-arg]
+    data: dict | None = None,  # type: ignore[type-arg]
+    refused: str | None = None,
 ) -> ResponseReturnValue:
     """The editor; after a refused settings, page or question form (`refused`), again with
     what was typed in that form (422), the reasons flashed above it."""
