@@ -31,6 +31,7 @@ from peiling.panel.models import (
     Invitation,
     Mail,
     Member,
+    MemberStatus,
     Panel,
     RecruitmentCode,
     Wave,
@@ -315,6 +316,23 @@ def test_delete_my_data_twice(app, panel) -> None:  # type: ignore[no-untyped-de
         assert "Je gegevens zijn verwijderd" in page_with(answers, 200)
         assert "Misschien zijn je gegevens al verwijderd" in page_with(answers, 404)
     assert scalar(app, sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+def test_confirm_a_sign_up_twice(app, codes, inbox) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    """A double click on "Bevestigen": the browser shows the second answer, which said the
+    link did not work (it had just been used by the first)."""
+    from tests.panel.test_recruitment import path, sign_up
+
+    for n, code in enumerate(codes[:ROUNDS]):
+        email = f"bevestig{n}@example.nl"
+        client = app.test_client()
+        assert sign_up(client, code, email=email).status_code == 200
+        confirm = path(inbox.links(inbox.to(email)[0])[0])
+        answers = together([partial(client.post, confirm) for _ in range(2)])
+        assert statuses(answers) == [200, 200], answers
+        assert all("Je doet mee!" in answer for answer in answers)
+    active = sa.select(sa.func.count()).where(Member.status == MemberStatus.ACTIVE)
+    assert scalar(app, active) == ROUNDS  # five codes in the fixture
 
 
 def test_remove_my_answers_twice(app, demo_survey, respondent) -> None:  # type: ignore[no-untyped-def]

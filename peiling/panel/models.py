@@ -66,6 +66,10 @@ class Member(db.Model):
     )
     key: Mapped[str] = mapped_column(String(64), unique=True, default=new_key)
     confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The confirmation link used last, and when: the same link pressed again shortly after
+    # (a double click, a refresh) confirms again instead of saying the link is dead.
+    used_confirm_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A new address she entered, used once she confirms it from a mail sent there.
     pending_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -38,6 +38,9 @@ MAX_CODES_PER_BATCH = 20_000
 # sends no second mail: a new one would replace the key in the first, so that whichever
 # mail she opens first may hold a dead link.
 RESEND_AFTER = timedelta(minutes=1)
+# How long a used confirmation link still confirms (a double click, a refresh, the mail
+# opened once more); later it says the link no longer works, perhaps already confirmed.
+CONFIRMED_AGAIN = timedelta(hours=1)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 GENDER = "geslacht"  # gender's key in a wave response's profile
 GENDERS = {
@@ -176,17 +179,28 @@ class DuplicateEmail(Exception):
 
 def confirm(session: Session, key: str) -> tuple[Member | None, bool]:
     """The double opt-in: make the member active, or move her to the new address she
-    asked for (then True); (None, False) for an unknown or used key."""
-    member = session.scalar(select(Member).where(Member.confirm_hash == key_hash(key)))
-    if member is None:
-        return None, False
+    asked for (then True); (None, False) for an unknown key, or one used longer ago than
+    CONFIRMED_AGAIN."""
+    digest = key_hash(key)
+    now = datetime.now(UTC)
+    # Locked first: the same link pressed twice (a double click) waits for the first press,
+    # then finds the link among the used ones and confirms again.
+    if lock_rows(session, Member.confirm_hash, Member.confirm_hash == digest) == 0:
+        member = session.scalar(select(Member).where(
+            Member.used_confirm_hash == digest, Member.confirmed_at >= now - CONFIRMED_AGAIN
+        ))  # fmt: skip
+        # A first confirmation sets joined_at and confirmed_at alike; a move only the latter.
+        return (member, member.joined_at != member.confirmed_at) if member else (None, False)
+    member = session.scalar(select(Member).where(Member.confirm_hash == digest))
+    assert member is not None  # noqa: S101 - locked above
     member.confirm_hash = None
+    member.used_confirm_hash, member.confirmed_at = digest, now
     moved = bool(member.pending_email)
     if member.pending_email:
         member.email, member.pending_email = member.pending_email, None
     if member.status is MemberStatus.INVITED:
         member.status = MemberStatus.ACTIVE
-        member.joined_at = datetime.now(UTC)
+        member.joined_at = now
     return member, moved
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from peiling.extensions import db
@@ -66,7 +68,17 @@ def test_code_sign_up_confirmation_mail_and_own_data(app, client, inbox, codes) 
     assert done.status_code == 200 and "Je doet mee!" in done.get_data(as_text=True)
     (member,) = members(app)
     assert member.status is MemberStatus.ACTIVE and member.joined_at is not None
-    assert client.post(path(confirm)).status_code == 404  # used once
+    # Pressed again (a double click, a refresh): confirmed all the same, nothing changes.
+    again = client.post(path(confirm))
+    assert again.status_code == 200 and "Je doet mee!" in again.get_data(as_text=True)
+    assert members(app)[0].joined_at == member.joined_at
+    # An hour later the used link no longer works.
+    with app.app_context():
+        an_hour_ago = datetime.now(UTC) - services.CONFIRMED_AGAIN - timedelta(seconds=1)
+        db.session.execute(sa.update(Member).values(confirmed_at=an_hour_ago))
+        db.session.commit()
+    late = client.post(path(confirm))
+    assert late.status_code == 404 and "Deze link werkt niet (meer)" in late.get_data(as_text=True)
 
     with app.app_context():
         code = db.session.scalar(
@@ -319,6 +331,8 @@ def test_a_new_address_counts_once_confirmed_there(app, client, inbox, codes) ->
     assert "op dit adres krijgen" in inbox.text(change)
     done = client.post(path(inbox.links(change)[0]))
     assert "Je nieuwe e-mailadres is bevestigd" in done.get_data(as_text=True)
+    again = client.post(path(inbox.links(change)[0]))  # a double click says the same
+    assert "Je nieuwe e-mailadres is bevestigd" in again.get_data(as_text=True)
     (member,) = members(app)
     assert (member.email, member.pending_email, member.status) == (
         "anna@nieuw.example",
