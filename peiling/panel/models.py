@@ -77,6 +77,18 @@ class Member(db.Model):
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DeletedMember(db.Model):
+    """A member who deleted her data, known only by the SHA-256 of her personal key and her
+    panel: her links, pressed again (a double click on "delete", a mail opened later), then
+    say her data were deleted instead of that nobody is found. Nothing in it points to her.
+    """
+
+    __tablename__ = "deleted_member"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panel.id", ondelete="CASCADE"), index=True)
+
+
 class RecruitmentCode(db.Model):
     """One code printed in one letter: works for one member only."""
 

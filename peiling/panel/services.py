@@ -18,6 +18,7 @@ from peiling.designer.sharing import public_base
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.panel.models import (
+    DeletedMember,
     Invitation,
     Mail,
     Member,
@@ -246,8 +247,18 @@ def unsubscribe(member: Member) -> None:
 
 def delete_member(session: Session, member: Member) -> None:
     """Remove the profile and contact data (and the mails to her); her answers to waves
-    stay, anonymous, since they were never linked to her by more than her invitation."""
+    stay, anonymous, since they were never linked to her by more than her invitation.
+    Her key's hash stays behind (DeletedMember), so that her links say what happened."""
+    session.add(DeletedMember(key_hash=key_hash(member.key), panel_id=member.panel_id))
     session.delete(member)
+
+
+def deleted_panel(session: Session, key: str) -> Panel | None:
+    """The panel of a member who deleted her data, by her personal key; else None."""
+    if not key or len(key) > 64:
+        return None
+    gone = session.get(DeletedMember, key_hash(key))
+    return session.get(Panel, gone.panel_id) if gone is not None else None
 
 
 def member_data(session: Session, member: Member) -> dict[str, Any]:

@@ -402,8 +402,12 @@ def _profile_form(panel: Panel, email: str) -> services.SignUp:
 def _member_or_404(key: str, lock: bool = False) -> Member:
     member = services.member_by_key(db.session, key, lock)
     if member is None:
-        abort(make_response(_private(render_template("panel/message.html",
-                                                     state="unknown"), 404)))  # fmt: skip
+        panel = services.deleted_panel(db.session, key)  # a second press of "delete", say
+        if panel is not None:
+            page = render_template("panel/message.html", state="deleted", panel=panel)
+            abort(make_response(_private(page, 410)))
+        page = render_template("panel/message.html", state="unknown")
+        abort(make_response(_private(page, 404)))
     return member  # type: ignore[return-value]
 
 

@@ -177,7 +177,20 @@ def test_unsubscribe_then_delete_everything(app, client, inbox, codes) -> None: 
         printed = codes[0].replace("-", "")
         code = db.session.scalar(select(RecruitmentCode).where(RecruitmentCode.code == printed))
         assert code.used_at is not None and code.member_id is None  # still used, by nobody
-    assert client.get(path(data_url)).status_code == 404
+    # Her links now say what happened, by nothing more than her key's hash.
+    for url in (data_url, unsubscribe_url):
+        after = client.get(path(url))
+        assert after.status_code == 410, url
+        assert "Je gegevens zijn verwijderd" in after.get_data(as_text=True)
+    again = client.post(path(data_url) + "/verwijderen")  # a double click
+    assert again.status_code == 410 and "Je gegevens zijn verwijderd" in again.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        kept = db.session.execute(sa.text("SELECT * FROM deleted_member")).mappings().all()
+    assert [dict(row) for row in kept] == [
+        {"key_hash": services.key_hash(member.key), "panel_id": member.panel_id}
+    ]
 
 
 @pytest.mark.parametrize("url", ["/panel/mijn-gegevens/{key}", "/panel/afmelden/{key}",
