@@ -184,3 +184,15 @@ def test_an_edit_of_a_question_a_colleague_deleted_keeps_the_text(
     assert "bestaat niet (meer)" in mine.get(gone.headers["Location"]).get_data(as_text=True)
     codes = [q["code"] for q in definition(app, "collega")["pages"][0]["questions"]]
     assert codes == ["eerste"]
+
+
+def test_a_refused_copy_keeps_the_slug_typed_for_it(app, logged_in, make_survey) -> None:  # type: ignore[no-untyped-def]
+    original = make_survey(slug="origineel", status="draft")
+    make_survey(slug="bezet", status="draft")
+    client = logged_in("researcher")
+    _html, csrf = page_of(client, "/ontwerp/")
+    refused = client.post("/ontwerp/origineel/kopie", data={"csrf_token": csrf, "slug": "bezet"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Kopiëren is niet gelukt" in html
+    assert re.search(rf'id="kopie-{original.id}" name="slug"[^>]* value="bezet"', html)
+    assert 'value="bezet-kopie"' in html  # the other survey's form as it was

@@ -35,9 +35,17 @@ def survey_or_404(slug: str) -> Survey:
 @bp.get("/")
 @roles_required(*DESIGNERS)
 def index() -> ResponseReturnValue:
+    return _index_page()
+
+
+def _index_page(refused_copy: str | None = None) -> ResponseReturnValue:
+    """The list; after a refused copy of survey `refused_copy`, again with the slug typed for
+    it (422), the reasons flashed above it."""
     surveys = db.session.scalars(select(Survey).order_by(Survey.created_at.desc())).all()
     counts = {s.id: services.response_count(db.session, s) for s in surveys}
-    return render_template("designer/index.html", surveys=surveys, counts=counts)
+    page = render_template("designer/index.html", surveys=surveys, counts=counts,
+                           refused_copy=refused_copy, typed=request.form)  # fmt: skip
+    return page, 422 if refused_copy else 200
 
 
 ACTIONS = {
@@ -85,7 +93,7 @@ def duplicate(slug: str) -> ResponseReturnValue:
     except DefinitionError as exc:
         db.session.rollback()
         flash(_("Kopiëren is niet gelukt: %(problems)s", problems="; ".join(exc.problems)))
-        return redirect(url_for(".index"))
+        return _index_page(refused_copy=slug)
     record(db.session, current_user, "duplicated", copy.slug, source=survey.slug)
     db.session.commit()
     flash(_("Kopie gemaakt als concept: %(slug)s.", slug=copy.slug))
