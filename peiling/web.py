@@ -101,23 +101,25 @@ SECRET_FIELDS = frozenset({"password", "current", "new", "repeat"})
 def database_error(exc: Exception) -> ResponseReturnValue:
     """503 when the database fails. A form posted meanwhile (a researcher's question, a
     resident's sign-up) comes back as a page that posts exactly the same once more, so
-    that nothing typed is lost; the respondents' forms have their own (surveys/views.py)."""
+    that nothing typed is lost; the respondents' forms have their own (surveys/views.py).
+    The login and password forms do not: their fields are never written into a page."""
     log.error("database unavailable: %s", type(exc).__name__)
-    fields = _postable_again()
-    if fields is None:
+    posted = repost() if not (request.endpoint or "").startswith("auth.") else None
+    if posted is None:
         return error_page(503)
     with contextlib.suppress(Exception):  # the connection may be gone; teardown drops it
         db.session.rollback()
-    action = request.full_path.removesuffix("?")  # werkzeug adds "?" to a bare path
+    action, fields = posted
     html = render_template("errors/retry.html", action=action, fields=fields)
     return html, 503, {"Retry-After": "5", "Cache-Control": "no-store"}
 
 
-def _postable_again() -> list[tuple[str, str]] | None:
-    """This request's posted fields, to post once more: None for anything but a POST of a
-    form without files, or for the login and password forms (whose fields stay unwritten)."""
+def repost() -> tuple[str, list[tuple[str, str]]] | None:
+    """Where this request posted and its fields, password fields left out, to post them
+    once more (the retry page, a form kept through a login); None for anything but a POST
+    of a form without files."""
     req = request._get_current_object()  # type: ignore[attr-defined]
-    if req.method != "POST" or req.endpoint is None or req.endpoint.startswith("auth."):
+    if req.method != "POST" or req.endpoint is None:
         return None
     if req.mimetype != URLENCODED and any(f.filename for f in req.files.values()):
         return None
@@ -125,12 +127,8 @@ def _postable_again() -> list[tuple[str, str]] | None:
         fields = posted_fields()
     except HTTPException:  # a body too large or not UTF-8 is not to be posted again
         return None
-    return [
-        (name, value)
-        for name, values in fields.items()
-        if name not in SECRET_FIELDS
-        for value in values
-    ]
+    pairs = [(n, v) for n, values in fields.items() if n not in SECRET_FIELDS for v in values]
+    return req.full_path.removesuffix("?"), pairs  # werkzeug adds "?" to a bare path
 
 
 def _unexpected_error(exc: Exception) -> tuple[str, int]:

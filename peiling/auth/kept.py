@@ -14,11 +14,11 @@ Passwords are never kept: they would sit in a page's HTML. Neither are uploaded 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
-from werkzeug.datastructures import MultiDict
 
 from peiling.web import SECRET_FIELDS, local_path
 
@@ -45,15 +45,15 @@ def _serializer(secret_key: str | None) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key or current_app.secret_key or "", salt=SALT)
 
 
-def keep(url: str, form: MultiDict[str, str], secret_key: str | None = None) -> KeptForm | None:
-    """The posted `form` to `url` (a path on this site), signed with the app's secret key;
-    None when there is nothing worth keeping or it would be too large to carry through the
-    login."""
+def keep(
+    url: str, posted: Iterable[tuple[str, str]], secret_key: str | None = None
+) -> KeptForm | None:
+    """The fields `posted` to `url` (a path on this site; web.repost), signed with the
+    app's secret key; None when there is nothing worth keeping or it would be too large
+    to carry through the login."""
     if local_path(url) is None:
         return None
-    fields = tuple(
-        (name, value) for name, values in form.lists() if name not in NOT_KEPT for value in values
-    )
+    fields = tuple((name, value) for name, value in posted if name not in NOT_KEPT)
     if not fields:
         return None
     # itsdangerous compresses the payload when that makes it shorter (typed text does).

@@ -21,7 +21,7 @@ from peiling.auth.services import AccountError, change_password, record
 from peiling.auth.throttle import throttle
 from peiling.extensions import db, login_manager
 from peiling.numbers import whole_number
-from peiling.web import StaleForm, error_page, local_path
+from peiling.web import StaleForm, error_page, local_path, repost
 
 log = logging.getLogger(__name__)
 # A page that carries what someone typed stays out of every cache.
@@ -64,12 +64,8 @@ def home() -> ResponseReturnValue:
 def _kept_post() -> kept.KeptForm | None:
     """What this POST to a staff page carried, kept for after the login (see auth/kept.py);
     None for a GET, the login and logout, a file upload or nothing worth keeping."""
-    if request.method != "POST" or request.blueprint == bp.name:
-        return None
-    if any(upload.filename for upload in request.files.values()):
-        return None
-    url = request.full_path.removesuffix("?")  # werkzeug adds "?" to a bare path
-    return kept.keep(url, request.form)
+    posted = repost() if request.blueprint != bp.name else None
+    return kept.keep(*posted) if posted is not None else None
 
 
 def _login_page(

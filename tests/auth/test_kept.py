@@ -209,7 +209,7 @@ def test_an_altered_or_old_kept_form_is_ignored(
     page = refused.get_data(as_text=True)
     signed = kept_of(page)
     altered = signed[:-2] + ("AA" if not signed.endswith("AA") else "BB")
-    for value in (altered, kept.keep(EDIT, MultiDict(edit()), "een ander geheim").signed):
+    for value in (altered, kept.keep(EDIT, edit().items(), "een ander geheim").signed):
         fresh = app.test_client()
         login_page = fresh.get("/login").get_data(as_text=True)
         response = fresh.post(
@@ -227,12 +227,12 @@ def test_an_altered_or_old_kept_form_is_ignored(
 
 
 def test_only_a_path_on_this_site_is_kept(app) -> None:  # type: ignore[no-untyped-def]
-    form = MultiDict(edit())
+    form = list(edit().items())
     for url in ("https://elders.example/x", "//elders.example/x", "/\\elders.example"):
         assert kept.keep(url, form) is None
-    assert kept.keep(EDIT, MultiDict({"csrf_token": "x"})) is None  # nothing typed
+    assert kept.keep(EDIT, [("csrf_token", "x")]) is None  # nothing typed
     # Text that does not compress (typed text does, about threefold).
-    too_long = MultiDict({"tekst": secrets.token_urlsafe(kept.MAX_CHARS)})
+    too_long = [("tekst", secrets.token_urlsafe(kept.MAX_CHARS))]
     with app.app_context():  # signed with the app's secret key
         assert kept.keep(EDIT, too_long) is None
         assert kept.keep(EDIT, form) is not None
