@@ -40,6 +40,7 @@ from peiling.panel.services import normalise_code
 from peiling.surveys.importer import DefinitionError, build_survey
 from peiling.surveys.models import Page, Question, Response, Survey, SurveyKind, SurveyStatus
 from tests.auth.fixtures import PASSWORD, csrf_of
+from tests.designer.problem_html import beside
 from tests.panel.fixtures import add_members, codes, inbox, panel  # noqa: F401 - fixtures
 from tests.panel.test_waves import wait_for
 
@@ -110,7 +111,7 @@ def test_new_questionnaire_with_the_same_slug(app, two) -> None:  # type: ignore
         answers = at_once(clients, "/ontwerp/nieuw", "/ontwerp/nieuw", data)
         assert statuses(answers) == [302, 422], answers
         refused = page_with(answers, 422)
-        assert f"er bestaat al een vragenlijst met slug &#39;{slug}&#39;" in refused
+        assert beside(refused, "slug") == "Fout: is al in gebruik door een andere vragenlijst"
         assert scalar(app, sa.select(sa.func.count()).where(Survey.slug == slug)) == 1
 
 
@@ -164,7 +165,7 @@ def test_add_the_same_question_twice(app, two, make_survey) -> None:  # type: ig
         answers = at_once(clients, editor, f"{editor}/vraag", data)
         assert statuses(answers) == [302, 422], answers
         # One added it; the other saw it there and was told, in the editor with its form.
-        assert "deze code komt twee keer voor" in page_with(answers, 422)
+        assert beside(page_with(answers, 422), "code-0") == "Fout: is al in gebruik"
         added = sa.select(sa.func.count()).where(
             Question.survey_id == survey.id, Question.code == f"nieuw_{n}"
         )

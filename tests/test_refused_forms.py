@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from peiling.extensions import db
 from peiling.panel.models import Panel
 from tests.auth.fixtures import csrf_of
+from tests.designer.problem_html import beside
 from tests.designer.test_designer_pages import definition
 
 PRIVACY = "We bewaren je antwoorden één jaar; daarna <b>wissen</b> we ze & klaar."
@@ -44,7 +45,7 @@ def test_refused_settings_keep_everything_typed(app, logged_in, make_survey) -> 
     refused = client.post("/ontwerp/instellingen/instellingen", data=typed)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert "age_min" in html  # the importer's reason, naming the field
+    assert beside(html, "age_min") == "Fout: moet een getal zijn"  # the reason, at the field
     assert 'name="title" value="Zomer in Emmen"' in html
     assert f">{escape(PRIVACY, quote=False)}</textarea>" in html
     assert "Het duurt twee minuten.</textarea>" in html

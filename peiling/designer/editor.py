@@ -15,6 +15,14 @@ from peiling import i18n
 from peiling.auth.access import roles_required
 from peiling.auth.services import record
 from peiling.designer import bp, edits, services
+from peiling.designer.problems import (
+    NEW_PAGE,
+    QUESTION_FIELDS,
+    SETTINGS_FIELDS,
+    FormProblems,
+    for_form,
+    new_question_fields,
+)
 from peiling.designer.views import DESIGNERS, survey_or_404
 from peiling.extensions import db
 from peiling.geo import AMSTERDAM
@@ -24,7 +32,7 @@ from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.flow import Outcome, advance, first_page
-from peiling.surveys.importer import DefinitionError
+from peiling.surveys.importer import DefinitionError, Problem
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.translation import SOURCE
@@ -39,6 +47,11 @@ def local_moment(value: str) -> str:
     except ValueError:
         return value  # the importer names the field and says what is wrong
     return (moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)).isoformat()
+
+
+def _decimal(text: str) -> bool:
+    whole, sep, fraction = text.replace(",", ".").partition(".")
+    return bool(sep) and whole_number(whole) is not None and whole_number(fraction) is not None
 
 
 def as_local(moment: datetime | None) -> str:
@@ -72,22 +85,27 @@ def _loaded(slug: str) -> tuple[Survey, dict]:  # type: ignore[type-arg]
     return survey, export_definition(survey)
 
 
-def _apply(survey: Survey, data: dict) -> bool:  # type: ignore[type-arg]
-    """Store an edited definition; flash why not and return False when it is refused."""
+def _store(survey: Survey, data: dict) -> list[Problem]:  # type: ignore[type-arg]
+    """Store an edited definition; why not when it is refused (nothing is stored then)."""
     try:
         services.apply_definition(db.session, survey, data)
     except DefinitionError as exc:
         db.session.rollback()
-        for problem in exc.problems:
-            flash(problem)
-        return False
+        return exc.details
     except services.EditRefused as exc:
         db.session.rollback()
-        flash(str(exc))
-        return False
+        return [Problem("", str(exc))]
     record(db.session, current_user, "changed", survey.slug)
     db.session.commit()
-    return True
+    return []
+
+
+def _apply(survey: Survey, data: dict) -> bool:  # type: ignore[type-arg]
+    """Store an edited definition; flash why not and return False when it is refused."""
+    refused = _store(survey, data)
+    for problem in refused:
+        flash(str(problem))
+    return not refused
 
 
 @bp.get("/<slug>")
@@ -100,9 +118,11 @@ def _editor_page(
     survey: Survey,
     data: dict | None = None,  # type: ignore[type-arg]
     refused: str | None = None,
+    shown: FormProblems | None = None,
+    question_page: int | None = None,
 ) -> ResponseReturnValue:
     """The editor; after a refused settings, page or question form (`refused`), again with
-    what was typed in that form (422), the reasons flashed above it."""
+    what was typed in that form (422), the reasons (`shown`) above it and beside its fields."""
     return render_template(
         "designer/editor.html",
         survey=survey,
@@ -113,6 +133,8 @@ def _editor_page(
         translatable=[(c, n) for c, n in RESPONDENT_LANGUAGES.items() if c != SOURCE],
         refused=refused,
         typed=request.form,
+        problems=shown or FormProblems(),
+        question_page=question_page,
     ), (422 if refused else 200)
 
 
@@ -127,14 +149,20 @@ def settings(slug: str) -> ResponseReturnValue:
     data["allow_multiple_responses"] = bool(form.get("allow_multiple_responses"))
     for key in ("age_min", "age_max"):
         value = form.get(key, "").strip()
-        number = whole_number(value)
-        data[key] = value if number is None else number
+        number = whole_number(value.removeprefix("-"))
+        # "-3" or "12,5" is a number, only not an age: the importer says which is wrong.
+        if number is not None:
+            data[key] = -number if value.startswith("-") else number
+        else:
+            data[key] = float(value.replace(",", ".")) if _decimal(value) else value
     for key in ("opens_at", "closes_at"):
         data.pop(key, None)
         if form.get(key, "").strip():
             data[key] = local_moment(form[key])
-    if not _apply(survey, data):
-        return _editor_page(survey, data, refused="settings")  # data: the settings as typed
+    refused = _store(survey, data)
+    if refused:  # data: the settings as typed
+        shown = for_form(refused, SETTINGS_FIELDS, question=None)
+        return _editor_page(survey, data, refused="settings", shown=shown)
     flash(_("De instellingen zijn bewaard."))
     return redirect(url_for(".editor", slug=slug))
 
@@ -144,8 +172,11 @@ def settings(slug: str) -> ResponseReturnValue:
 def add_page(slug: str) -> ResponseReturnValue:
     survey, data = _loaded(slug)
     edits.add_page(data, request.form.get("title", "").strip())
-    if not _apply(survey, data):
-        return _editor_page(survey, refused="page")
+    refused = _store(survey, data)
+    if refused:
+        pages = len(data["pages"])
+        shown = for_form(refused, NEW_PAGE, question=None, page=pages)
+        return _editor_page(survey, refused="page", shown=shown)
     flash(_("Pagina toegevoegd, met een eerste vraag om in te vullen."))
     return redirect(url_for(".editor", slug=slug))
 
@@ -167,10 +198,13 @@ def add_question(slug: str) -> ResponseReturnValue:
             {"code": "b", "label": "Antwoord B"},
         ]
     edits.add_question(data, index, question)
-    if _apply(survey, data):
+    refused = _store(survey, data)
+    if not refused:
         flash(_("Vraag ‘%(code)s’ toegevoegd.", code=code))
         return redirect(url_for(".question", slug=slug, code=code))
-    return _editor_page(survey, refused="question")
+    # The form of the page it was typed on shows the reasons; index 0 when no page was named.
+    shown = for_form(refused, new_question_fields(index), question=code)
+    return _editor_page(survey, refused="question", shown=shown, question_page=index)
 
 
 @bp.route("/<slug>/vraag/<code>", methods=["GET", "POST"])
@@ -188,14 +222,17 @@ def question(slug: str, code: str) -> ResponseReturnValue:
         flash(_("Vraag ‘%(code)s’ bestaat niet (meer) in deze vragenlijst.", code=code))
         return redirect(url_for(".editor", slug=slug))
     current = data["pages"][p]["questions"][q]
+    shown = FormProblems()
     if request.method == "POST":
         qtype = request.form.get("type", current["type"])
         edited = edits.question_from_fields(request.form, code, qtype)
         edits.replace_question(data, code, edited)
-        if _apply(survey, data):
+        refused = _store(survey, data)
+        if not refused:
             flash(_("Vraag ‘%(code)s’ is bewaard.", code=code))
             return redirect(url_for(".editor", slug=slug))
-        current = edited  # show what was typed, with the reasons above it
+        current = edited  # show what was typed, with the reasons above it and beside it
+        shown = for_form(refused, QUESTION_FIELDS, question=code)
     earlier = [
         (qq["code"], qq["text"])
         for page in data["pages"][: p + 1]
@@ -208,6 +245,7 @@ def question(slug: str, code: str) -> ResponseReturnValue:
         options_text=edits.options_text(current),
         earlier=earlier,
         types=QUESTION_TYPES,
+        problems=shown,
     ), (422 if request.method == "POST" else 200)
 
 

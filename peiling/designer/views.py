@@ -17,6 +17,7 @@ from peiling.auth.models import Role
 from peiling.auth.services import record
 from peiling.database import flush_or_recheck
 from peiling.designer import bp, services
+from peiling.designer.problems import NEW_FIELDS, FormProblems, for_form
 from peiling.extensions import db
 from peiling.surveys.cli import read_definition
 from peiling.surveys.exporter import export_definition
@@ -135,7 +136,7 @@ def _store_draft(data: object, action: str, **detail: str) -> Survey:
 def new() -> ResponseReturnValue:
     """Start a questionnaire from a template, as a draft."""
     form = request.form
-    problems: list[str] = []
+    shown = FormProblems()
     if request.method == "POST":
         name = form.get("template", "leeg")
         data = _template(name if name in TEMPLATES else "leeg")
@@ -145,12 +146,12 @@ def new() -> ResponseReturnValue:
         try:
             survey = _store_draft(data, "created", template=name)
         except DefinitionError as exc:
-            problems = exc.problems
+            shown = for_form(exc.details, NEW_FIELDS, question=None)
         else:
             return redirect(url_for(".editor", slug=survey.slug))
-    return render_template(
-        "designer/new.html", templates=TEMPLATES, form=form, problems=problems
-    ), (422 if problems else 200)
+    return render_template("designer/new.html", templates=TEMPLATES, form=form, problems=shown), (
+        422 if shown else 200
+    )
 
 
 @bp.route("/importeren", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -88,37 +88,69 @@ QUESTION_KEYS = {
 QUESTION_KEYS |= {key for keys in SETTINGS.values() for key in keys}
 
 
+class Problem(NamedTuple):
+    """One error in a definition. A file's author reads `where: message`; a form that edits
+    one question or the settings shows `short` beside its own field for `field`."""
+
+    where: str  # "vraag 'leeftijd'"
+    message: str  # what is wrong, naming the definition's field
+    field: str | None = None  # that field's key in the definition ("min", "options")
+    question: str | None = None  # the code of the question it is about
+    short: str | None = None  # the message without the field's name
+    page: int | None = None  # the number of its page (from 1); None with `question`: the survey
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    @property
+    def beside_field(self) -> str:
+        return self.short or self.message
+
+
 class DefinitionError(ValueError):
     """The definition is invalid; `problems` lists every error found, each as "where: what",
-    in the interface language (Dutch without a request, as from the command line)."""
+    in the interface language (Dutch without a request, as from the command line), and
+    `details` the same as Problems."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: list[str] | list[Problem]) -> None:
+        self.details = [p if isinstance(p, Problem) else Problem("", p) for p in problems]
+        self.problems = [str(p) for p in self.details]
+        super().__init__("\n".join(self.problems))
 
 
 class _Checker:
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.municipalities: set[str] = set()  # CBS codes of the survey's region
         self.languages: list[str] = [translation.SOURCE]
+        self.question: str | None = None  # the code of the question being checked
+        self.page: int | None = None  # and the number of its page
 
-    def fail(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+    def fail(
+        self, where: str, message: str, field: str | None = None, short: str | None = None
+    ) -> None:
+        self.problems.append(Problem(where, message, field, self.question, short, self.page))
 
     def text(
         self, data: dict[str, Any], key: str, where: str, required: bool = True, limit: int = 10_000
     ) -> str:
         value = data.get(key, "" if not required else None)
         if value is None or (required and isinstance(value, str) and not value.strip()):
-            self.fail(where, _("veld '%(key)s' ontbreekt of is leeg", key=key))
+            self.fail(
+                where, _("veld '%(key)s' ontbreekt of is leeg", key=key), key, _("vul dit in")
+            )
             return ""
         if not isinstance(value, str):
-            self.fail(where, _("veld '%(key)s' moet tekst zijn", key=key))
+            self.fail(
+                where, _("veld '%(key)s' moet tekst zijn", key=key), key, _("moet tekst zijn")
+            )
             return ""
         if len(value) > limit:
             self.fail(
-                where, _("veld '%(key)s' is langer dan %(limit)d tekens", key=key, limit=limit)
+                where,
+                _("veld '%(key)s' is langer dan %(limit)d tekens", key=key, limit=limit),
+                key,
+                _("is langer dan %(limit)d tekens", limit=limit),
             )
         return value.strip()
 
@@ -133,7 +165,12 @@ class _Checker:
             or not isinstance(value, int | float)
             or (isinstance(value, float) and not math.isfinite(value))
         ):
-            self.fail(where, _("veld '%(key)s' moet een getal zijn", key=key))
+            self.fail(
+                where,
+                _("veld '%(key)s' moet een getal zijn", key=key),
+                key,
+                _("moet een getal zijn"),
+            )
             return None
         return value
 
@@ -152,6 +189,8 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
                 key=key,
                 value=repr(value),
             ),
+            key,
+            _("is geen datum en tijd"),
         )
         return None
     # Year 1 or 9999 parses, and PostgreSQL stores it, but in UTC it can fall outside what
@@ -165,6 +204,12 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
                 first=MOMENT_YEARS[0],
                 last=MOMENT_YEARS[1],
                 value=repr(value),
+            ),
+            key,
+            _(
+                "moet tussen de jaren %(first)d en %(last)d liggen",
+                first=MOMENT_YEARS[0],
+                last=MOMENT_YEARS[1],
             ),
         )
         return None
@@ -184,6 +229,8 @@ def _enum_value(checker: _Checker, enum: type, value: Any, where: str, key: str)
                 value=repr(value),
                 allowed=allowed,
             ),
+            key,
+            _("kies een van de mogelijkheden"),
         )
         return None
 
@@ -208,31 +255,54 @@ def build_survey(session: Session, data: Any) -> Survey:
         checker.fail(where, _("onbekend veld '%(key)s'", key=key))
     slug = checker.text(data, "slug", where, limit=80)
     if slug and not SLUG_RE.match(slug):
-        checker.fail(where, _("veld 'slug' mag alleen kleine letters, cijfers en - bevatten"))
+        checker.fail(
+            where,
+            _("veld 'slug' mag alleen kleine letters, cijfers en - bevatten"),
+            "slug",
+            _("mag alleen kleine letters, cijfers en - bevatten"),
+        )
     elif slug and session.scalar(select(Survey.id).where(Survey.slug == slug)):
-        checker.fail(where, _("er bestaat al een vragenlijst met slug '%(slug)s'", slug=slug))
+        checker.fail(
+            where,
+            _("er bestaat al een vragenlijst met slug '%(slug)s'", slug=slug),
+            "slug",
+            _("is al in gebruik door een andere vragenlijst"),
+        )
     region_code = data.get("region")
     if not isinstance(region_code, str) or session.get(Region, region_code) is None:
         regions = ", ".join(session.scalars(select(Region.code)))
-        checker.fail(where, _("veld 'region' moet een van deze zijn: %(regions)s", regions=regions))
+        checker.fail(
+            where, _("veld 'region' moet een van deze zijn: %(regions)s", regions=regions), "region"
+        )
     else:
         in_region = select(Municipality.code).where(Municipality.region_code == region_code)
         checker.municipalities = set(session.scalars(in_region))
     checker.languages = translation.check_languages(checker, data.get("languages"))
-    age_min = checker.number(data, "age_min", where)
-    age_max = checker.number(data, "age_max", where)
+    age_min = _whole(checker, data, "age_min", where)
+    age_max = _whole(checker, data, "age_max", where)
     age_min = 12 if age_min is None else int(age_min)
     age_max = 25 if age_max is None else int(age_max)
     if not 0 <= age_min <= age_max <= 120:
-        checker.fail(where, _("leeftijdsgrenzen kloppen niet (age_min <= age_max)"))
+        field, short = _age_bounds_problem(age_min, age_max)
+        checker.fail(where, _("leeftijdsgrenzen kloppen niet (age_min <= age_max)"), field, short)
+    opens_at = _moment(checker, data, "opens_at")
+    closes_at = _moment(checker, data, "closes_at")
+    # Such a survey could never be answered: publishing it would close it at once.
+    if opens_at and closes_at and closes_at <= opens_at:
+        checker.fail(
+            where,
+            _("'closes_at' ligt niet na 'opens_at'"),
+            "closes_at",
+            _("ligt niet na het moment van openen"),
+        )
     survey = Survey(
         slug=slug,
         title=checker.text(data, "title", where, limit=200),
         introduction=checker.text(data, "introduction", where, required=False),
         kind=_enum_value(checker, SurveyKind, data.get("kind", "flash_poll"), where, "kind"),
         status=_enum_value(checker, SurveyStatus, data.get("status", "draft"), where, "status"),
-        opens_at=_moment(checker, data, "opens_at"),
-        closes_at=_moment(checker, data, "closes_at"),
+        opens_at=opens_at,
+        closes_at=closes_at,
         age_min=age_min,
         age_max=age_max,
         region_code=region_code,
@@ -245,6 +315,28 @@ def build_survey(session: Session, data: Any) -> Survey:
     if checker.problems:
         raise DefinitionError(checker.problems)
     return survey
+
+
+def _whole(checker: _Checker, data: dict[str, Any], key: str, where: str) -> float | None:
+    value = checker.number(data, key, where)
+    if value is not None and value != int(value):
+        checker.fail(
+            where,
+            _("veld '%(key)s' moet een heel getal zijn", key=key),
+            key,
+            _("moet een heel getal zijn"),
+        )
+        return None
+    return value
+
+
+def _age_bounds_problem(age_min: int, age_max: int) -> tuple[str, str]:
+    """Which age field is wrong, and how, for a form that shows it beside that field."""
+    if age_min < 0:
+        return "age_min", _("mag niet kleiner dan 0 zijn")
+    if age_max > 120:
+        return "age_max", _("mag hoogstens 120 zijn")
+    return "age_max", _("is kleiner dan de leeftijd vanaf")
 
 
 _CONTROLLED_KEY = object()  # stands in for the value of a key that holds a control character
@@ -299,7 +391,9 @@ def _build_pages(checker: _Checker, pages: Any, survey: Survey) -> None:
     seen: dict[str, Question] = {}
     position = 0
     for page_no, raw_page in enumerate(pages, start=1):
+        checker.page = page_no
         page = _build_page(checker, raw_page, page_no, seen, survey)
+        checker.page = None
         if page is None:
             continue
         for question in page.questions:
@@ -343,6 +437,7 @@ def _build_question(
         checker.fail(where, _("moet een object zijn"))
         return None
     code = raw.get("code")
+    checker.question = code if isinstance(code, str) else None
     if not isinstance(code, str) or not CODE_RE.match(code):
         checker.fail(
             where,
@@ -350,14 +445,28 @@ def _build_question(
                 "veld 'code' moet beginnen met een kleine letter en mag alleen "
                 "kleine letters, cijfers en _ bevatten"
             ),
+            "code",
+            _(
+                "moet beginnen met een kleine letter en mag alleen kleine letters, "
+                "cijfers en _ bevatten"
+            ),
         )
         code = None
     else:
         where = _("vraag '%(code)s'", code=code)
         if code in seen:
-            checker.fail(where, _("deze code komt twee keer voor"))
+            checker.fail(where, _("deze code komt twee keer voor"), "code", _("is al in gebruik"))
     for key in sorted(set(raw) - QUESTION_KEYS):
         checker.fail(where, _("onbekend veld '%(key)s'", key=key))
+    try:
+        return _question(checker, raw, code, where, seen)
+    finally:
+        checker.question = None
+
+
+def _question(
+    checker: _Checker, raw: dict[str, Any], code: str | None, where: str, seen: dict[str, Question]
+) -> Question:
     qtype = _enum_value(checker, QuestionType, raw.get("type"), where, "type")
     question = Question(
         code=code or "",
@@ -385,7 +494,10 @@ def _settings(
     for key in sorted(set(raw) & {k for keys in SETTINGS.values() for k in keys}):
         if key not in allowed:
             checker.fail(
-                where, _("veld '%(key)s' past niet bij type '%(type)s'", key=key, type=qtype.value)
+                where,
+                _("veld '%(key)s' past niet bij type '%(type)s'", key=key, type=qtype.value),
+                key,
+                _("hoort niet bij dit soort vraag; maak het leeg"),
             )
         elif key == "decimal":
             settings[key] = bool(raw[key])
@@ -394,12 +506,24 @@ def _settings(
             if value is not None:
                 settings[key] = value
     if "min" in settings and "max" in settings and settings["min"] > settings["max"]:
-        checker.fail(where, _("'min' is groter dan 'max'"))
+        checker.fail(
+            where, _("'min' is groter dan 'max'"), "min", _("is groter dan het grootste getal")
+        )
     for key in ("max_choices", "max_length"):
         if key in settings and (settings[key] < 1 or settings[key] != int(settings[key])):
-            checker.fail(where, _("'%(key)s' moet een heel getal van minstens 1 zijn", key=key))
+            checker.fail(
+                where,
+                _("'%(key)s' moet een heel getal van minstens 1 zijn", key=key),
+                key,
+                _("moet een heel getal van minstens 1 zijn"),
+            )
     if settings.get("max_length", 0) > 10_000:
-        checker.fail(where, _("'max_length' mag hoogstens 10000 zijn"))
+        checker.fail(
+            where,
+            _("'max_length' mag hoogstens 10000 zijn"),
+            "max_length",
+            _("mag hoogstens 10000 zijn"),
+        )
     return settings
 
 
@@ -416,10 +540,20 @@ def _options(
         pairs = []
     translated: dict[str, translation.Translations | None] = {}
     if given is not None and qtype not in MAY_HAVE_OPTIONS:
-        checker.fail(where, _("type '%(type)s' heeft geen eigen antwoordopties", type=qtype.value))
+        checker.fail(
+            where,
+            _("type '%(type)s' heeft geen eigen antwoordopties", type=qtype.value),
+            "options",
+            _("dit soort vraag heeft geen eigen antwoordopties; maak dit leeg"),
+        )
     if qtype in MAY_HAVE_OPTIONS:
         if qtype in NEEDS_OPTIONS and (not isinstance(given, list) or len(given) < 2):
-            checker.fail(where, _("veld 'options' moet minstens twee antwoordopties bevatten"))
+            checker.fail(
+                where,
+                _("veld 'options' moet minstens twee antwoordopties bevatten"),
+                "options",
+                _("geef minstens twee antwoordopties"),
+            )
             given = []
         for n, opt in enumerate(given or [], start=1):
             if (
@@ -435,6 +569,7 @@ def _options(
                         "cijfers, _) en een 'label' hebben",
                         num=n,
                     ),
+                    "options",
                 )
                 continue
             pairs.append((opt["code"], str(opt["label"]).strip()))
@@ -442,12 +577,17 @@ def _options(
             translated[opt["code"]] = _translations(checker, opt, "option", at)
     if raw.get("other"):
         if qtype not in NEEDS_OPTIONS:
-            checker.fail(where, _("'other' (anders, namelijk) kan alleen bij een keuzevraag"))
+            checker.fail(
+                where,
+                _("'other' (anders, namelijk) kan alleen bij een keuzevraag"),
+                "other",
+                _("kan alleen bij een keuzevraag"),
+            )
         else:
             pairs.append(("anders", OTHER_LABEL))
     codes = [c for c, _label in pairs]
     for dup in sorted({c for c in codes if codes.count(c) > 1}):
-        checker.fail(where, _("antwoordoptie '%(code)s' komt twee keer voor", code=dup))
+        checker.fail(where, _("antwoordoptie '%(code)s' komt twee keer voor", code=dup), "options")
     return [
         Option(
             position=i,
@@ -466,7 +606,9 @@ def _condition(
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"question", "op", "value", "values"}:
-        checker.fail(where, _("'show_if' moet 'question', 'op' en 'value' of 'values' hebben"))
+        checker.fail(
+            where, _("'show_if' moet 'question', 'op' en 'value' of 'values' hebben"), "show_if"
+        )
         return None
     source = seen.get(raw.get("question"))  # type: ignore[arg-type]
     if source is None:
@@ -476,6 +618,11 @@ def _condition(
                 "'show_if' verwijst naar vraag %(code)s, die niet eerder in de vragenlijst staat",
                 code=repr(raw.get("question")),
             ),
+            "show_if",
+            _(
+                "vraag %(code)s staat niet eerder in de vragenlijst",
+                code=repr(raw.get("question")),
+            ),
         )
         return None
     op = raw.get("op")
@@ -483,11 +630,18 @@ def _condition(
         checker.fail(
             where,
             _("'show_if' heeft onbekende 'op' %(op)s (kies uit equals, in, not)", op=repr(op)),
+            "show_if.op",
+            _("kies een van de mogelijkheden"),
         )
         return None
     values = raw.get("values", [raw["value"]] if "value" in raw else None)
     if not isinstance(values, list) or not values or (op == "equals" and len(values) != 1):
-        checker.fail(where, _("'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')"))
+        checker.fail(
+            where,
+            _("'show_if' heeft één 'value' nodig (bij 'in' en 'not': 'values')"),
+            "show_if.values",
+            _("geef bij ‘is’ precies één antwoordcode, anders één of meer"),
+        )
         return None
     values = [str(v).strip() for v in values]
     if source.type is QuestionType.AGE:
@@ -500,6 +654,8 @@ def _condition(
                     "'show_if': vraag '%(code)s' is een leeftijd: gebruik hele getallen",
                     code=source.code,
                 ),
+                "show_if.values",
+                _("vraag '%(code)s' is een leeftijd: gebruik hele getallen", code=source.code),
             )
             return None
         return {"question": source.code, "op": op, "values": [str(age) for age in ages]}
@@ -516,6 +672,11 @@ def _condition(
                 code=source.code,
                 type=source.type.value,
             ),
+            "show_if",
+            _(
+                "kan niet kijken naar vraag '%(code)s'; wel naar keuzevragen, leeftijd en gemeente",
+                code=source.code,
+            ),
         )
         return None
     for value in values:
@@ -524,6 +685,12 @@ def _condition(
                 where,
                 _(
                     "'show_if': vraag '%(code)s' heeft geen antwoord %(value)s",
+                    code=source.code,
+                    value=repr(value),
+                ),
+                "show_if.values",
+                _(
+                    "vraag '%(code)s' heeft geen antwoord %(value)s",
                     code=source.code,
                     value=repr(value),
                 ),

@@ -70,6 +70,12 @@ def test_researcher_builds_previews_publishes_and_a_respondent_answers(  # type:
     page.get_by_role("button", name="Vraag bewaren").click()
     page.goto(f"{live_server}/ontwerp/zomer-test/vraag/waarheen")
     page.get_by_label("een eerdere vraag").select_option("janee")
+    page.get_by_label("de antwoordcodes").fill("misschien")  # refused: told beside the field
+    page.get_by_role("button", name="Vraag bewaren").click()
+    expect(page.get_by_label("de antwoordcodes")).to_have_accessible_description(
+        "Fout: vraag 'janee' heeft geen antwoord 'misschien'"
+    )
+    assert_accessible(page)  # the refused question form
     page.get_by_label("de antwoordcodes").fill("ja")
     page.get_by_role("button", name="Vraag bewaren").click()
     expect(page.get_by_text("Vraag ‘waarheen’ is bewaard.")).to_be_visible()
@@ -200,7 +206,11 @@ def test_refused_settings_come_back_as_typed_and_accessible(  # type: ignore[no-
     page.get_by_label("Leeftijd vanaf").fill("twaalf")
     page.get_by_role("button", name="Instellingen bewaren").click()
 
-    expect(page.get_by_role("status")).to_contain_text("age_min")
+    expect(page.get_by_role("alert")).to_contain_text("Leeftijd vanaf: moet een getal zijn")
+    age = page.get_by_label("Leeftijd vanaf")
+    expect(age).to_have_accessible_description("Fout: moet een getal zijn")
+    page.get_by_role("link", name="Leeftijd vanaf: moet een getal zijn").click()
+    expect(age).to_be_focused()
     expect(page.get_by_label("Privacyverklaring")).to_have_value(privacy)
     expect(page.get_by_label("Leeftijd vanaf")).to_have_value("twaalf")
     assert_accessible(page)

@@ -9,6 +9,7 @@ from peiling.surveys.exporter import export_definition
 from peiling.surveys.models import Survey
 from tests.auth.fixtures import csrf_of
 from tests.conftest import count_rows
+from tests.designer.problem_html import beside
 
 
 def definition(app, slug: str) -> dict:  # type: ignore[no-untyped-def]
@@ -95,7 +96,7 @@ def test_a_date_in_year_one_or_9999_is_refused(app, logged_in, make_survey) -> N
         )
         shown = posted.get_data(as_text=True)  # the editor again, with the date as typed
         assert posted.status_code == 422
-        assert f"veld &#39;{key}&#39; moet tussen de jaren 1900 en 8999 liggen" in shown
+        assert beside(shown, key) == "Fout: moet tussen de jaren 1900 en 8999 liggen"
         assert f'name="{key}" type="datetime-local" value="{value}"' in shown
         assert key not in definition(app, "jaartal")
     assert client.get("/ontwerp/").status_code == 200
@@ -134,7 +135,10 @@ def test_templates_start_as_drafts(app, logged_in) -> None:  # type: ignore[no-u
         "/ontwerp/nieuw",
         data={"csrf_token": csrf, "template": "leeg", "title": "X", "slug": "zomer-2028"},
     )
-    assert taken.status_code == 422 and "bestaat al" in taken.get_data(as_text=True)
+    assert taken.status_code == 422
+    assert beside(taken.get_data(as_text=True), "slug") == (
+        "Fout: is al in gebruik door een andere vragenlijst"
+    )
 
 
 def test_preview_walks_through_and_stores_nothing(app, logged_in, demo_survey) -> None:  # type: ignore[no-untyped-def]
