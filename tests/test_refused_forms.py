@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from peiling.extensions import db
 from peiling.panel.models import Panel
 from tests.auth.fixtures import csrf_of
-from tests.designer.problem_html import beside
+from tests.designer.problem_html import beside, summary
 from tests.designer.test_designer_pages import definition
 
 PRIVACY = "We bewaren je antwoorden één jaar; daarna <b>wissen</b> we ze & klaar."
@@ -108,7 +108,10 @@ def test_refused_panel_targets_keep_every_number(app, logged_in, panel) -> None:
     refused = client.post("/panel/groninger-panel/doelen", data={"csrf_token": csrf, **typed})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert "Vul per gemeente een aantal in" in html
+    # The one municipality in error is named and marked, of twelve fields.
+    assert summary(html) == [("doel_GM0047", "Veendam: vul een heel getal in (0 of meer)")]
+    assert beside(html, "doel_GM0047") == "Fout: vul een heel getal in (0 of meer)"
+    assert all(beside(html, f"doel_{code}") is None for code in places if code != "GM0047")
     assert "<details open><summary>Doelen per gemeente instellen" in html
     for name, value in typed.items():
         assert f'name="{name}" value="{value}"' in html
@@ -126,6 +129,9 @@ def test_refused_profile_questions_keep_the_text(app, logged_in, panel) -> None:
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert "<details open><summary>Profielvragen" in html
+    reason = "Regel 2: schrijf code | Vraag | waarde=Antwoord, waarde=Antwoord"
+    assert summary(html) == [("profielvragen", f"Profielvragen: {reason}")]
+    assert beside(html, "profielvragen") == f"Fout: {reason}"
     assert f">{text}</textarea>" in html
     with app.app_context():
         assert [f["code"] for f in db.session.get(Panel, panel.id).profile_fields] == ["opleiding"]
@@ -134,12 +140,17 @@ def test_refused_profile_questions_keep_the_text(app, logged_in, panel) -> None:
 def test_a_refused_code_batch_keeps_the_numbers(app, logged_in, panel) -> None:  # type: ignore[no-untyped-def]
     client = logged_in("researcher")
     _html, csrf, places = panel_page(client)
-    for bad, reason in (("-3", "Vul per gemeente een aantal in"), ("20000", "codes tegelijk aan")):
+    for bad, reason in (
+        ("-3", ("n_GM1950", "Westerwolde: vul een heel getal in (0 of meer)")),
+        ("20000", (None, "Vraag tussen 1 en 20000 codes tegelijk aan.")),  # no one field's fault
+    ):
         typed = {f"n_{code}": "0" for code in places} | {"n_GM0014": "40", "n_GM1950": bad}
         refused = client.post("/panel/groninger-panel/codes", data={"csrf_token": csrf, **typed})
         html = refused.get_data(as_text=True)
         assert refused.status_code == 422, bad
-        assert reason in html
+        assert summary(html) == [reason]
+        assert beside(html, "n_GM1950") == ("Fout: vul een heel getal in (0 of meer)"
+                                            if reason[0] else None)  # fmt: skip
         assert 'name="n_GM0014" value="40"' in html and f'name="n_GM1950" value="{bad}"' in html
     assert client.get("/panel/groninger-panel/codes/1.csv").status_code == 404
 
@@ -197,3 +208,52 @@ def test_a_refused_copy_keeps_the_slug_typed_for_it(app, logged_in, make_survey)
     assert refused.status_code == 422 and "Kopiëren is niet gelukt" in html
     assert re.search(rf'id="kopie-{original.id}" name="slug"[^>]* value="bezet"', html)
     assert 'value="bezet-kopie"' in html  # the other survey's form as it was
+
+
+def test_a_refused_new_panel_marks_each_field(app, logged_in, panel) -> None:  # type: ignore[no-untyped-def]
+    client = logged_in("researcher")
+    _html, csrf = page_of(client, "/panel/nieuw")
+    for typed, expected in (
+        ({"name": "", "slug": "Mijn Panel", "region": "friesland"}, [
+            ("name", "Geef het panel een naam (hoogstens 200 tekens)."),
+            ("slug", "Het adres mag alleen kleine letters, cijfers en - bevatten."),
+            ("region", "Kies een provincie."),
+        ]),
+        ({"name": "Nog een", "slug": "groninger-panel", "region": "groningen"}, [
+            ("slug", "Er is al een panel met dit adres."),
+        ]),
+    ):  # fmt: skip
+        refused = client.post("/panel/nieuw", data={"csrf_token": csrf, **typed})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422
+        assert summary(html) == expected
+        for element, text in expected:
+            assert beside(html, element) == f"Fout: {text}"
+        assert f'name="slug" value="{typed["slug"]}"' in html
+
+
+def test_a_refused_wave_marks_each_field(app, logged_in, panel) -> None:  # type: ignore[no-untyped-def]
+    client = logged_in("researcher")
+    html, csrf = page_of(client, "/panel/groninger-panel/golven")
+    places = re.findall(r'name="n_(GM\d{4})"', html)
+    typed = {"csrf_token": csrf, "name": "", "survey": "", "mode": "per", "seed": "12x"}
+    typed |= {f"n_{code}": "5" for code in places} | {"n_GM0014": "vijf"}
+    refused = client.post("/panel/groninger-panel/golven", data=typed)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    seed = "Vul als startgetal een heel getal van hoogstens 9 cijfers in, of laat het leeg."
+    assert summary(html) == [
+        ("seed", seed),
+        ("n_GM0014", "Groningen: vul een heel getal in (0 of meer)"),
+        ("survey", "Kies een vragenlijst."),
+        ("name", "Geef de golf een naam."),
+    ]
+    assert beside(html, "seed") == f"Fout: {seed}"
+    assert beside(html, "n_GM0014") == "Fout: vul een heel getal in (0 of meer)"
+    assert beside(html, "n_GM0037") is None
+    assert 'name="n_GM0014" value="vijf"' in html and 'name="seed" value="12x"' in html
+    share = client.post("/panel/groninger-panel/golven",
+                        data={**typed, "mode": "share", "share": "150"})  # fmt: skip
+    assert ("share", "Vul een percentage tussen 1 en 100 in.") in summary(
+        share.get_data(as_text=True)
+    )

@@ -19,7 +19,6 @@ from peiling.designer.problems import (
     NEW_PAGE,
     QUESTION_FIELDS,
     SETTINGS_FIELDS,
-    FormProblems,
     for_form,
     new_question_fields,
 )
@@ -28,6 +27,7 @@ from peiling.extensions import db
 from peiling.geo import AMSTERDAM
 from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.numbers import whole_number
+from peiling.problems import FormProblems
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition

@@ -8,10 +8,10 @@ its label ("Kleinste getal") and looks for the message beside it, as on the publ
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from peiling.problems import FormProblems
 from peiling.surveys.importer import Problem
 
 # A definition field -> (the id of the form element that edits it, its label).
@@ -57,18 +57,6 @@ def new_question_fields(page: int) -> Fields:
     }
 
 
-@dataclass
-class FormProblems:
-    """What a form shows: a summary on top, each line linking to its field when it has one,
-    and the messages beside the fields (by element id)."""
-
-    summary: list[tuple[str | None, str]] = field(default_factory=list)
-    beside: dict[str, str] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.summary)
-
-
 def for_form(
     problems: Iterable[Problem], fields: Fields, question: str | None, page: int | None = None
 ) -> FormProblems:
@@ -80,10 +68,7 @@ def for_form(
         ours = problem.question == question and (question is not None or problem.page == page)
         if ours and problem.field in fields:
             element, label = fields[problem.field]
-            text = problem.beside_field
-            shown.summary.append((element, f"{label}: {text}"))
-            earlier = shown.beside.get(element)
-            shown.beside[element] = f"{earlier}; {text}" if earlier else text
+            shown.add(problem.beside_field, element, label)
         else:
-            shown.summary.append((None, str(problem)))
+            shown.add(str(problem))
     return shown

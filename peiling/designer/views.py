@@ -17,8 +17,9 @@ from peiling.auth.models import Role
 from peiling.auth.services import record
 from peiling.database import flush_or_recheck
 from peiling.designer import bp, services
-from peiling.designer.problems import NEW_FIELDS, FormProblems, for_form
+from peiling.designer.problems import NEW_FIELDS, for_form
 from peiling.extensions import db
+from peiling.problems import FormProblems
 from peiling.surveys.cli import read_definition
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import DefinitionError, build_survey

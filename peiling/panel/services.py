@@ -326,22 +326,21 @@ def joins_and_leaves(session: Session, panel: Panel) -> list[tuple[str, int, int
     return [(m, joined, left) for m, (joined, left) in sorted(counts.items())]
 
 
-def counts_per_place(form: Any, prefix: str, places: list[str]) -> dict[str, int] | None:
+def counts_per_place(form: Any, prefix: str, places: list[str]) -> tuple[dict[str, int], list[str]]:
     """The whole numbers in fields `<prefix><municipality code>` (empty is 0), those above
-    0 only; None if one is not a whole number."""
+    0 only, and the municipalities whose field holds anything else."""
     counts = {code: whole_number(form.get(f"{prefix}{code}", "").strip() or "0") for code in places}
-    if None in counts.values():
-        return None
-    return {code: n for code, n in counts.items() if n}
+    bad = [code for code, n in counts.items() if n is None]
+    return {code: n for code, n in counts.items() if n}, bad
 
 
-def save_targets(panel: Panel, form: Any, places: list[str]) -> bool:
-    """Members wanted per municipality, from a form of numbers; False if one is not."""
-    targets = counts_per_place(form, "doel_", places)
-    if targets is None:
-        return False
-    panel.targets = targets
-    return True
+def save_targets(panel: Panel, form: Any, places: list[str]) -> list[str]:
+    """Members wanted per municipality, from a form of numbers; nothing is changed when a
+    field is not a whole number, and those fields' municipalities are returned."""
+    targets, bad = counts_per_place(form, "doel_", places)
+    if not bad:
+        panel.targets = targets
+    return bad
 
 
 PROFILE_LINE = re.compile(r"^([a-z][a-z0-9_]{0,31})\s*\|\s*([^|]{1,80}?)\s*\|\s*(.+)$")

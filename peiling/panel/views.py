@@ -35,6 +35,7 @@ from peiling.panel.models import (
     RecruitmentCode,
     Wave,
 )
+from peiling.problems import FormProblems
 from peiling.surveys import formguard
 from peiling.web import error_page
 
@@ -70,16 +71,16 @@ def index() -> ResponseReturnValue:
 @roles_required(*MANAGERS)
 def new() -> ResponseReturnValue:
     form = request.form
-    problems = []
+    problems = FormProblems()
     if request.method == "POST":
         slug, name = form.get("slug", "").strip(), form.get("name", "").strip()
         region = form.get("region", "")
         if not name or len(name) > 200:
-            problems.append(_("Geef het panel een naam."))
+            problems.add(_("Geef het panel een naam (hoogstens 200 tekens)."), "name")
         if not SLUG_RE.match(slug) or slug in RESERVED:
-            problems.append(_("Het adres mag alleen kleine letters, cijfers en - bevatten."))
+            problems.add(_("Het adres mag alleen kleine letters, cijfers en - bevatten."), "slug")
         if region not in ("drenthe", "groningen"):
-            problems.append(_("Kies een provincie."))
+            problems.add(_("Kies een provincie."), "region")
         if not problems:
             panel = Panel(slug=slug, name=name, region_code=region)
             db.session.add(panel)
@@ -87,7 +88,7 @@ def new() -> ResponseReturnValue:
                 db.session.flush()
             except IntegrityError:
                 db.session.rollback()
-                problems.append(_("Er is al een panel met dit adres."))
+                problems.add(_("Er is al een panel met dit adres."), "slug")
             else:
                 record(db.session, current_user, "created", f"panel:{slug}")
                 db.session.commit()
@@ -101,9 +102,12 @@ def overview(slug: str) -> ResponseReturnValue:
     return _overview_page(panel_or_404(slug))
 
 
-def _overview_page(panel: Panel, refused: str | None = None) -> ResponseReturnValue:
+def _overview_page(
+    panel: Panel, refused: str | None = None, shown: FormProblems | None = None
+) -> ResponseReturnValue:
     """The panel's page; after a refused targets, profile or codes form (`refused`), again
-    with what was typed in that form (422), the reasons flashed above it."""
+    with what was typed in that form (422), the reasons (`shown`) above it and beside the
+    fields."""
     counts = db.session.execute(
         select(Member.municipality_code, Member.status, func.count())
         .where(Member.panel_id == panel.id)
@@ -129,8 +133,18 @@ def _overview_page(panel: Panel, refused: str | None = None) -> ResponseReturnVa
     page = render_template("panel/overview.html", panel=panel, places=places_of(panel),
                            members=members, codes=codes, used=used, failed=failed,
                            waves=waves, months=months, profile_text=questions,
-                           refused=refused, typed=request.form)  # fmt: skip
+                           refused=refused, typed=request.form,
+                           problems=shown or FormProblems())  # fmt: skip
     return page, 422 if refused else 200
+
+
+def per_place(panel: Panel, prefix: str, bad: list[str]) -> FormProblems:
+    """Each municipality's field `<prefix><code>` that does not hold a whole number."""
+    names = {m.code: m.name for m in places_of(panel)}
+    shown = FormProblems()
+    for code in bad:
+        shown.add(_("vul een heel getal in (0 of meer)"), f"{prefix}{code}", names[code])
+    return shown
 
 
 @bp.post("/<slug>/profiel")
@@ -140,9 +154,10 @@ def profile_questions(slug: str) -> ResponseReturnValue:
     panel = panel_or_404(slug)
     fields, problems = services.parse_profile_fields(request.form.get("profielvragen", ""))
     if problems:
+        shown = FormProblems()
         for problem in problems:
-            flash(problem, "error")
-        return _overview_page(panel, refused="profile")
+            shown.add(problem, "profielvragen", _("Profielvragen"))
+        return _overview_page(panel, refused="profile", shown=shown)
     panel.profile_fields = fields
     record(db.session, current_user, "changed", f"panel:{slug}", profile=len(fields))
     db.session.commit()
@@ -155,9 +170,9 @@ def profile_questions(slug: str) -> ResponseReturnValue:
 def targets(slug: str) -> ResponseReturnValue:
     """How many members the panel wants per municipality (reliable figures per municipality)."""
     panel = panel_or_404(slug)
-    if not services.save_targets(panel, request.form, [m.code for m in places_of(panel)]):
-        flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
-        return _overview_page(panel, refused="targets")
+    bad = services.save_targets(panel, request.form, [m.code for m in places_of(panel)])
+    if bad:
+        return _overview_page(panel, refused="targets", shown=per_place(panel, "doel_", bad))
     record(db.session, current_user, "changed", f"panel:{slug}",
            targets=sum(panel.targets.values()))  # fmt: skip
     db.session.commit()
@@ -170,14 +185,13 @@ def targets(slug: str) -> ResponseReturnValue:
 def make_codes(slug: str) -> ResponseReturnValue:
     """A batch of recruitment codes: a number per municipality."""
     panel = panel_or_404(slug)
-    wanted = services.counts_per_place(request.form, "n_", [m.code for m in places_of(panel)])
-    if wanted is None:
-        flash(_("Vul per gemeente een aantal in (een heel getal)."), "error")
-        return _overview_page(panel, refused="codes")
+    wanted, bad = services.counts_per_place(request.form, "n_", [m.code for m in places_of(panel)])
+    if bad:
+        return _overview_page(panel, refused="codes", shown=per_place(panel, "n_", bad))
     if not wanted or sum(wanted.values()) > services.MAX_CODES_PER_BATCH:
-        flash(_("Vraag tussen 1 en %(n)s codes tegelijk aan.", n=services.MAX_CODES_PER_BATCH),
-              "error")  # fmt: skip
-        return _overview_page(panel, refused="codes")
+        shown = FormProblems()
+        shown.add(_("Vraag tussen 1 en %(n)s codes tegelijk aan.", n=services.MAX_CODES_PER_BATCH))
+        return _overview_page(panel, refused="codes", shown=shown)
     batch, made = services.new_codes(db.session, panel, wanted)
     record(db.session, current_user, "changed", f"panel:{slug}", codes=made, batch=batch)
     db.session.commit()

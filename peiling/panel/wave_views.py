@@ -30,7 +30,8 @@ from peiling.extensions import csrf, db
 from peiling.numbers import whole_number
 from peiling.panel import bp, services, waves
 from peiling.panel.models import Invitation, Member, MemberStatus, Panel, Wave
-from peiling.panel.views import MANAGERS, _private, panel_or_404, places_of
+from peiling.panel.views import MANAGERS, _private, panel_or_404, per_place, places_of
+from peiling.problems import FormProblems
 from peiling.surveys import removal
 from peiling.surveys.definition import get_definition
 from peiling.surveys.flow import Outcome, advance
@@ -55,7 +56,7 @@ def wave_new(slug: str) -> ResponseReturnValue:
     panel = panel_or_404(slug)
     surveys = db.session.scalars(select(Survey).order_by(Survey.title)).all()
     form = request.form
-    problems: list[str] = []
+    problems = FormProblems()
     if request.method == "POST":
         survey_id = whole_number(form.get("survey", ""))
         survey = db.session.get(Survey, survey_id) if survey_id is not None else None
@@ -63,32 +64,31 @@ def wave_new(slug: str) -> ResponseReturnValue:
         seed_text = form.get("seed", "").strip()
         seed = whole_number(seed_text) if seed_text else secrets.randbelow(10**9)
         if seed is None:  # a typed seed is there to repeat a draw: never replace it silently
-            problems.append(_("Vul als startgetal een heel getal van hoogstens 9 cijfers in, "
-                              "of laat het leeg."))  # fmt: skip
+            problems.add(_("Vul als startgetal een heel getal van hoogstens 9 cijfers in, "
+                           "of laat het leeg."), "seed")  # fmt: skip
         mode = form.get("mode", "all")
         sample: dict[str, object] = {"all": True}
         if mode == "per":
-            per = services.counts_per_place(form, "n_", [m.code for m in places_of(panel)])
-            if per is None:
-                problems.append(_("Vul per gemeente een aantal in (een heel getal)."))
-            sample = {"per": per or {}}
+            per, bad = services.counts_per_place(form, "n_", [m.code for m in places_of(panel)])
+            problems.extend(per_place(panel, "n_", bad))
+            sample = {"per": per}
         elif mode == "share":
             try:
                 share = float(form.get("share", "").replace(",", ".")) / 100
             except ValueError:
                 share = -1
             if not 0 < share <= 1:
-                problems.append(_("Vul een percentage tussen 1 en 100 in."))
+                problems.add(_("Vul een percentage tussen 1 en 100 in."), "share")
             sample = {"share": share}
         if survey is None:
-            problems.append(_("Kies een vragenlijst."))
+            problems.add(_("Kies een vragenlijst."), "survey")
         if not name:
-            problems.append(_("Geef de golf een naam."))
+            problems.add(_("Geef de golf een naam."), "name")
         # The panel stays locked until commit: the same form posted twice at once (a double
         # click) finds the first's wave here instead of drawing and inviting a second time.
         elif waves.wave_named(db.session, panel, name) is not None:
-            problems.append(_("Dit panel heeft al een golf met de naam ‘%(name)s’. Kies een "
-                              "andere naam.", name=name))  # fmt: skip
+            problems.add(_("Dit panel heeft al een golf met de naam ‘%(name)s’. Kies een "
+                           "andere naam.", name=name), "name")  # fmt: skip
         if not problems:
             wave = waves.create_wave(db.session, panel, survey, name, sample, seed)  # type: ignore[arg-type]
             record(db.session, current_user, "created", f"panel:{slug}", wave=wave.id, seed=seed)

@@ -72,3 +72,13 @@ def test_panel_staff_pages_are_accessible(
     page.get_by_role("button", name="Links maken").click()
     expect(page.get_by_role("img", name="QR-code voor Groep 8b")).to_be_visible()
     assert_accessible(page)
+    # A refused target among ten: marked at its field, which the summary's link reaches.
+    page.goto(base + "/")
+    page.get_by_text("Doelen per gemeente instellen").click()
+    page.get_by_label("Veendam").first.fill("1O0")
+    page.get_by_role("button", name="Opslaan").first.click()
+    veendam = page.locator("#doel_GM0047")
+    expect(veendam).to_have_accessible_description("Fout: vul een heel getal in (0 of meer)")
+    page.get_by_role("link", name="Veendam: vul een heel getal in (0 of meer)").click()
+    expect(veendam).to_be_focused()
+    assert_accessible(page)
