@@ -65,7 +65,8 @@ def shoot(base: str) -> None:
 
 
 def shoot_designer(root: str, password: str) -> None:
-    """The designer's editor of the demo poll, on a laptop-sized screen."""
+    """The designer's editor of the demo poll and a refused question, the results and a
+    fact sheet, on a laptop-sized screen."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(locale="nl-NL", viewport={"width": 1100, "height": 900})
@@ -76,6 +77,12 @@ def shoot_designer(root: str, password: str) -> None:
         page.goto(root + "/ontwerp/jongerenpeiling-demo")
         page.locator("#vraag-activiteiten").scroll_into_view_if_needed()
         page.screenshot(path=OUT / "designer.png")
+        # A refused question: each reason beside its field, the summary linking to them.
+        page.goto(root + "/ontwerp/jongerenpeiling-demo/vraag/activiteiten")
+        page.get_by_label("Vraag", exact=True).fill("")
+        page.get_by_label("Hoogstens zoveel keuzes").fill("0")
+        page.get_by_role("button", name="Vraag bewaren").click()
+        page.screenshot(path=OUT / "designer-errors.png")
         page.goto(root + "/analysis/jongerenpeiling-demo/")
         page.locator("#r-genoeg_te_doen").scroll_into_view_if_needed()
         page.screenshot(path=OUT / "results.png")
