@@ -3,6 +3,7 @@ time zone every moment is shown to staff in."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String
@@ -11,6 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from peiling.extensions import db
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # Dutch time, for every moment staff see or type
+
+
+def dutch_time(moment: datetime, layout: str = "%d-%m-%Y %H:%M") -> str:
+    """A stored moment as people in Drenthe and Groningen read it (the `dutch` template
+    filter). Moments are stored in UTC; SQLite hands them back without a zone."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(AMSTERDAM).strftime(layout)
 
 
 class Region(db.Model):

@@ -23,6 +23,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter, Map
 
 from peiling.extensions import csrf, db, login_manager
+from peiling.geo import dutch_time
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -467,3 +468,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DBAPIError, database_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals["static_url"] = StaticUrls(app.static_folder or "static")
+    app.jinja_env.filters["dutch"] = dutch_time

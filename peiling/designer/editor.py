@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,7 +24,7 @@ from peiling.designer.problems import (
 )
 from peiling.designer.views import DESIGNERS, survey_or_404
 from peiling.extensions import db
-from peiling.geo import AMSTERDAM
+from peiling.geo import AMSTERDAM, dutch_time
 from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.numbers import whole_number
 from peiling.problems import FormProblems
@@ -56,10 +56,7 @@ def _decimal(text: str) -> bool:
 
 def as_local(moment: datetime | None) -> str:
     """A stored moment for a datetime-local field, in Dutch time."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M")
+    return "" if moment is None else dutch_time(moment, "%Y-%m-%dT%H:%M")
 
 
 QUESTION_TYPES = [

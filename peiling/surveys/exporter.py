@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from peiling.surveys.importer import MAY_HAVE_OPTIONS, SETTINGS
@@ -28,8 +29,8 @@ def export_definition(survey: Survey) -> dict[str, Any]:
     data["pages"] = [_page(page) for page in survey.pages]
     for key in ("opens_at", "closes_at"):
         moment = getattr(survey, key)
-        if moment is not None:
-            data[key] = moment.isoformat()
+        if moment is not None:  # with its offset, also from SQLite (which drops it)
+            data[key] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     return data
 
 
