@@ -96,3 +96,22 @@ def test_a_poll_opens_at_the_moment_typed_on_either_database(app, make_survey) -
             in_sql = db.session.scalar(sa.select(sa.func.count()).where(
                 Survey.id == made.id, Survey.opens_at <= now, Survey.closes_at > now))  # fmt: skip
             assert in_sql == (expected is Availability.OPEN), now
+
+
+def test_the_panels_joins_and_leaves_fall_in_dutch_months(app, panel) -> None:  # type: ignore[no-untyped-def]
+    from peiling.panel.services import joins_and_leaves
+
+    moments = [  # (joined, left), UTC
+        (datetime(2027, 5, 31, 21, 30, tzinfo=UTC), None),  # 23:30 on 31 May, Dutch time
+        (datetime(2027, 5, 31, 22, 30, tzinfo=UTC), None),  # 00:30 on 1 June
+        (datetime(2027, 6, 2, 12, 0, tzinfo=UTC), datetime(2027, 6, 30, 22, 30, tzinfo=UTC)),
+    ]
+    with app.app_context():
+        for n, (joined, left) in enumerate(moments):
+            db.session.add(Member(panel_id=panel.id, email=f"m{n}@example.nl",
+                                  municipality_code="GM0014", birth_year=1980,
+                                  status=MemberStatus.ACTIVE,
+                                  joined_at=joined, left_at=left))  # fmt: skip
+        db.session.commit()
+        months = joins_and_leaves(db.session, db.session.get(Panel, panel.id))
+    assert months == [("2027-05", 1, 0), ("2027-06", 2, 0), ("2027-07", 0, 1)]
