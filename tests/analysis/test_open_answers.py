@@ -42,3 +42,18 @@ def test_small_groups_keep_their_texts_unless_allowed(app, demo_survey, logged_i
     assert "Idee 3" in allowed
     big = logged_in("analyst_no_volunteers").get(url.replace("GM0114", "GM0106"))
     assert "Plan 5" in big.get_data(as_text=True)  # a group of 6 is shown
+
+
+def test_search_ignores_the_case_of_accented_letters_on_either_database(  # type: ignore[no-untyped-def]
+    app, demo_survey, logged_in
+) -> None:
+    # SQLite's own lower() knows ASCII only: "Één" stayed "Één" and "één" did not find it.
+    store(app, demo_survey, [
+        remark("GM0114", "Één keer per week een Überfeest"),
+        remark("GM0114", "Geen idee"),
+    ])  # fmt: skip
+    client = logged_in("analyst_emmen")
+    for typed in ("één", "ÉÉN", "überfeest", "ÜBER"):
+        html = client.get(f"/analysis/{demo_survey.slug}/open", query_string={"zoek": typed})
+        text = html.get_data(as_text=True)
+        assert "Één keer per week een Überfeest" in text and "Geen idee" not in text, typed
