@@ -123,7 +123,7 @@ def test_copy_to_the_same_slug(app, two, make_survey) -> None:  # type: ignore[n
         answers = at_once(clients, "/ontwerp/", f"/ontwerp/{source.slug}/kopie", {"slug": slug})
         assert statuses(answers) == [302, 422], answers  # one made it, one is told why not
         assert scalar(app, sa.select(sa.func.count()).where(Survey.slug == slug)) == 1
-        assert "Kopiëren is niet gelukt" in page_with(answers, 422)
+        assert "Kopiëren is niet gelukt" in page_with(answers, 422)  # the summary's heading
         messages = [c.get("/ontwerp/").get_data(as_text=True) for c in clients]
         assert sum(f"Kopie gemaakt als concept: {slug}." in m for m in messages) == 1
 

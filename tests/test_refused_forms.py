@@ -205,8 +205,12 @@ def test_a_refused_copy_keeps_the_slug_typed_for_it(app, logged_in, make_survey)
     _html, csrf = page_of(client, "/ontwerp/")
     refused = client.post("/ontwerp/origineel/kopie", data={"csrf_token": csrf, "slug": "bezet"})
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 422 and "Kopiëren is niet gelukt" in html
-    assert re.search(rf'id="kopie-{original.id}" name="slug"[^>]* value="bezet"', html)
+    assert refused.status_code == 422
+    element = f"kopie-{original.id}"
+    message = "is al in gebruik door een andere vragenlijst"
+    assert summary(html) == [(element, f"Nieuwe slug voor een kopie van ‘Testpeiling’: {message}")]
+    assert beside(html, element) == f"Fout: {message}"
+    assert re.search(rf'id="{element}" name="slug"[^>]* value="bezet"', html)
     assert 'value="bezet-kopie"' in html  # the other survey's form as it was
 
 

@@ -40,13 +40,16 @@ def index() -> ResponseReturnValue:
     return _index_page()
 
 
-def _index_page(refused_copy: str | None = None) -> ResponseReturnValue:
+def _index_page(
+    refused_copy: str | None = None, shown: FormProblems | None = None
+) -> ResponseReturnValue:
     """The list; after a refused copy of survey `refused_copy`, again with the slug typed for
-    it (422), the reasons flashed above it."""
+    it (422), the reasons (`shown`) above the list and beside that field."""
     surveys = db.session.scalars(select(Survey).order_by(Survey.created_at.desc())).all()
     counts = {s.id: services.response_count(db.session, s) for s in surveys}
     page = render_template("designer/index.html", surveys=surveys, counts=counts,
-                           refused_copy=refused_copy, typed=request.form)  # fmt: skip
+                           refused_copy=refused_copy, typed=request.form,
+                           problems=shown or FormProblems())  # fmt: skip
     return page, 422 if refused_copy else 200
 
 
@@ -94,8 +97,9 @@ def duplicate(slug: str) -> ResponseReturnValue:
         copy = services.duplicate(db.session, survey, new_slug, request.form.get("titel") or None)
     except DefinitionError as exc:
         db.session.rollback()
-        flash(_("Kopiëren is niet gelukt: %(problems)s", problems="; ".join(exc.problems)))
-        return _index_page(refused_copy=slug)
+        field = {"slug": (f"kopie-{survey.id}", _l("Nieuwe slug voor een kopie van ‘%(title)s’",
+                                                     title=survey.title))}  # fmt: skip
+        return _index_page(refused_copy=slug, shown=for_form(exc.details, field, question=None))
     record(db.session, current_user, "duplicated", copy.slug, source=survey.slug)
     db.session.commit()
     flash(_("Kopie gemaakt als concept: %(slug)s.", slug=copy.slug))

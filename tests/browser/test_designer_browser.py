@@ -219,3 +219,22 @@ def test_refused_settings_come_back_as_typed_and_accessible(  # type: ignore[no-
     page.get_by_role("button", name="Instellingen bewaren").click()
     expect(page.get_by_text("De instellingen zijn bewaard.")).to_be_visible()
     assert definition(app, "instellen")["privacy_statement"].replace("\r\n", "\n") == privacy
+
+
+def test_a_refused_copy_is_marked_at_its_field_and_accessible(  # type: ignore[no-untyped-def]
+    app, accounts, live_server, staff_page, make_survey
+) -> None:
+    original = make_survey(slug="zomer-bron", status="draft", title="Zomer bron")
+    make_survey(slug="zomer-bezet", status="draft")
+    page = staff_page(accounts["researcher"])
+    page.goto(f"{live_server}/ontwerp/")
+    field = page.locator(f"#kopie-{original.id}")
+    field.fill("zomer-bezet")
+    page.get_by_role("button", name="Kopiëren Zomer bron").click()
+    expect(field).to_have_value("zomer-bezet")
+    expect(field).to_have_accessible_description(
+        "Fout: is al in gebruik door een andere vragenlijst"
+    )
+    page.get_by_role("link", name="Nieuwe slug voor een kopie van ‘Zomer bron’").click()
+    expect(field).to_be_focused()
+    assert_accessible(page)

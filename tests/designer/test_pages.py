@@ -40,7 +40,7 @@ def test_lifecycle_and_duplicate_through_the_pages(app, logged_in, make_survey) 
         "/ontwerp/zomer-2027/kopie", data={"csrf_token": csrf, "slug": "zomer-2028"}
     )
     assert taken.status_code == 422  # the list again, with the reason and the slug typed
-    assert "er bestaat al een vragenlijst met slug" in taken.get_data(as_text=True)
+    assert "is al in gebruik door een andere vragenlijst" in taken.get_data(as_text=True)
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert [a for a in actions if a != "login"] == ["published", "closed", "reopened", "duplicated"]
