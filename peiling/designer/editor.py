@@ -91,7 +91,7 @@ def _store(survey: Survey, data: dict) -> list[Problem]:  # type: ignore[type-ar
         return exc.details
     except services.EditRefused as exc:
         db.session.rollback()
-        return [Problem("", str(exc))]
+        return [Problem("", str(exc), exc.field, exc.question)]
     record(db.session, current_user, "changed", survey.slug)
     db.session.commit()
     return []

@@ -35,7 +35,13 @@ from peiling.surveys.models import (
 
 
 class EditRefused(Exception):
-    """A change that would change the meaning of stored answers; the message says why."""
+    """A change that would change the meaning of stored answers; the message says why, and
+    `field` and `question` which field of which question it is about, when one is."""
+
+    def __init__(self, message: str, field: str | None = None, question: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.question = question
 
 
 def touch(survey: Survey) -> None:
@@ -98,7 +104,9 @@ def _needed_option(data: dict[str, Any], question: str, option: Option) -> None:
                 "gebruikt haar.",
                 label=option.label,
                 places=", ".join(places),
-            )
+            ),
+            "options",
+            question,
         )
 
 
@@ -292,7 +300,9 @@ def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> 
                     "Vraag '%(code)s' heeft al antwoorden: het soort vraag kan niet "
                     "meer veranderen. Maak een nieuwe vraag.",
                     code=question.code,
-                )
+                ),
+                "type",
+                question.code,
             )
         kept = {o.code for o in target.options}
         for option in question.options:
@@ -301,7 +311,9 @@ def apply_definition(session: Session, survey: Survey, data: dict[str, Any]) -> 
                     _(
                         "Antwoordoptie '%(label)s' is al gekozen en kan daarom niet weg.",
                         label=option.label,
-                    )
+                    ),
+                    "options",
+                    question.code,
                 )
     for field in SURVEY_FIELDS:
         setattr(survey, field, getattr(built, field))

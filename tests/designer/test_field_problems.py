@@ -247,3 +247,36 @@ def test_a_problem_with_another_question_is_listed_with_its_place(app) -> None: 
         (None, "vragenlijst: veld 'title' ontbreekt of is leeg"),
     ]
     assert shown.beside == {"min": "moet een getal zijn"}
+
+
+def test_a_change_answers_forbid_is_marked_at_its_field(  # type: ignore[no-untyped-def]
+    app, logged_in, demo_survey, respondent
+) -> None:
+    from tests.surveys.test_form import complete
+
+    assert complete(respondent(demo_survey.slug)).status_code == 303  # picks sport, anders
+    client = logged_in("researcher")
+    csrf = editor_csrf(client, demo_survey.slug)
+    url = f"/ontwerp/{demo_survey.slug}/vraag/activiteiten"
+    stored = definition(app, demo_survey.slug)
+    options = "\n".join(f"{o['code']} = {o['label']}"
+                        for o in stored["pages"][1]["questions"][2]["options"])  # fmt: skip
+    retyped = client.post(url, data={"csrf_token": csrf, "type": "single_choice",
+                                     "text": "Wat wil je doen?", "options": options,
+                                     "other": "1"})  # fmt: skip
+    html = retyped.get_data(as_text=True)
+    assert retyped.status_code == 422
+    message = ("Vraag 'activiteiten' heeft al antwoorden: het soort vraag kan niet meer "
+               "veranderen. Maak een nieuwe vraag.")  # fmt: skip
+    assert summary(html) == [("type", f"Soort vraag: {message}")]
+    assert beside(html, "type") == f"Fout: {message}"
+    without_sport = "\n".join(line for line in options.splitlines() if not line.startswith("sport"))
+    dropped = client.post(url, data={"csrf_token": csrf, "type": "multiple_choice",
+                                     "text": "Wat wil je doen?", "options": without_sport,
+                                     "other": "1"})  # fmt: skip
+    html = dropped.get_data(as_text=True)
+    assert dropped.status_code == 422
+    message = "Antwoordoptie 'Sport en bewegen' is al gekozen en kan daarom niet weg."
+    assert summary(html) == [("options", f"Antwoordopties: {message}")]
+    assert beside(html, "options") == f"Fout: {message}"
+    assert definition(app, demo_survey.slug) == stored
