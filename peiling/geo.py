@@ -14,11 +14,16 @@ from peiling.extensions import db
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # Dutch time, for every moment staff see or type
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment with its zone: moments are stored in UTC (surveys.models.Moment),
+    and SQLite hands them back without one."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def dutch_time(moment: datetime, layout: str = "%d-%m-%Y %H:%M") -> str:
     """A stored moment as people in Drenthe and Groningen read it (the `dutch` template
-    filter). Moments are stored in UTC; SQLite hands them back without a zone."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(AMSTERDAM).strftime(layout)
+    filter)."""
+    return as_utc(moment).astimezone(AMSTERDAM).strftime(layout)
 
 
 class Region(db.Model):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peiling.extensions import db
+from peiling.surveys.models import Moment
 
 
 class WeightTarget(db.Model):
@@ -38,7 +39,7 @@ class TallyState(db.Model):
     upto_id: Mapped[int] = mapped_column(BigInteger)
     responses: Mapped[int] = mapped_column(BigInteger)
     id_sum: Mapped[int] = mapped_column(BigInteger)
-    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    counted_at: Mapped[datetime] = mapped_column(Moment())
 
 
 class TallyRow(db.Model):

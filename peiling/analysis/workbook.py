@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from peiling.analysis.results import QuestionTable, Results, results
 from peiling.analysis.volunteers import volunteers
 from peiling.analysis.weighting import Weighting, weighting
 from peiling.auth.access import Scope
-from peiling.geo import AMSTERDAM, Municipality
+from peiling.geo import AMSTERDAM, Municipality, as_utc
 from peiling.surveys.answers import consent_age
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
@@ -365,8 +365,7 @@ def _excel_moment(moment: datetime) -> float:
 
 def _local(moment: datetime) -> datetime:
     """A stored moment (UTC; SQLite hands it back without a zone) in Dutch time, for Excel."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(AMSTERDAM).replace(tzinfo=None)
+    return as_utc(moment).astimezone(AMSTERDAM).replace(tzinfo=None)
 
 
 def _data_columns(defn: SurveyDef) -> list[tuple[QuestionDef, str | None, str]]:

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from peiling.extensions import db
-from peiling.surveys.models import utcnow
+from peiling.surveys.models import Moment, utcnow
 
 
 class Role(enum.StrEnum):
@@ -42,7 +42,7 @@ class User(UserMixin, db.Model):
     )
     can_see_volunteers: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
     # Part of the id kept in the session cookie: raising it (a new password) logs out every
     # other session of this account.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,7 +93,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(Moment(), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), index=True
     )
@@ -115,4 +115,4 @@ class EndedSession(db.Model):
 
     sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     # The end of the session's absolute lifetime, after which `flask purge` deletes the row.
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ends_at: Mapped[datetime] = mapped_column(Moment(), index=True)

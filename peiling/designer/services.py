@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from peiling.database import flush_or_recheck, lock_rows
 from peiling.designer import edits
+from peiling.geo import as_utc
 from peiling.surveys.exporter import export_definition
 from peiling.surveys.importer import MAY_HAVE_OPTIONS, build_survey
 from peiling.surveys.models import (
@@ -202,7 +203,7 @@ def publish(session: Session, survey: Survey) -> None:
     """Open the survey to respondents."""
     if not survey.questions:
         raise EditRefused(_("Een vragenlijst zonder vragen kan niet open."))
-    if survey.closes_at is not None and _aware(survey.closes_at) <= datetime.now(UTC):
+    if survey.closes_at is not None and as_utc(survey.closes_at) <= datetime.now(UTC):
         raise EditRefused(_("De sluitingsdatum is al voorbij: kies eerst een latere."))
     survey.status = SurveyStatus.OPEN
     survey.closed_at = None
@@ -233,10 +234,6 @@ def duplicate(session: Session, survey: Survey, slug: str, title: str | None = N
     session.add(copy)
     flush_or_recheck(session, lambda: build_survey(session, data))  # a double click
     return copy
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _PROBE_SLUG = "ontwerp-controle"  # stands in for the survey's own slug while validating

@@ -14,11 +14,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peiling.extensions import db
-from peiling.surveys.models import _enum, utcnow
+from peiling.surveys.models import Moment, _enum, utcnow
 
 
 def new_key() -> str:
@@ -47,7 +47,7 @@ class Panel(db.Model):
     profile_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Members wanted per municipality (CBS code -> number), for the panel's health.
     targets: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
 
 
 class Member(db.Model):
@@ -69,12 +69,12 @@ class Member(db.Model):
     # The confirmation link used last, and when: the same link pressed again shortly after
     # (a double click, a refresh) confirms again instead of saying the link is dead.
     used_confirm_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(Moment())
     # A new address she entered, used once she confirms it from a mail sent there.
     pending_email: Mapped[str | None] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(Moment())
+    left_at: Mapped[datetime | None] = mapped_column(Moment())
 
 
 class DeletedMember(db.Model):
@@ -99,8 +99,8 @@ class RecruitmentCode(db.Model):
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
     code: Mapped[str] = mapped_column(String(16), unique=True)
     batch: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(Moment())
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("panel_member.id", ondelete="SET NULL")
     )
@@ -137,8 +137,8 @@ class Mail(db.Model):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Moment())
 
 
 class Wave(db.Model):
@@ -155,7 +155,7 @@ class Wave(db.Model):
     sample: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(Integer)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
 
 
 class Invitation(db.Model):
@@ -173,5 +173,5 @@ class Invitation(db.Model):
     # The answers so far (as posted) and the page she was on: she can stop and go on later.
     draft: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     page_index: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(Moment())
+    completed_at: Mapped[datetime | None] = mapped_column(Moment())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
+from peiling.geo import as_utc
 from peiling.surveys.importer import MAY_HAVE_OPTIONS, SETTINGS
 from peiling.surveys.models import Option, Page, Question, Survey
 
@@ -30,7 +30,7 @@ def export_definition(survey: Survey) -> dict[str, Any]:
     for key in ("opens_at", "closes_at"):
         moment = getattr(survey, key)
         if moment is not None:  # with its offset, also from SQLite (which drops it)
-            data[key] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+            data[key] = as_utc(moment).isoformat()
     return data
 
 

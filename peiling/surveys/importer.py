@@ -213,9 +213,7 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
             ),
         )
         return None
-    # Stored in UTC: SQLite keeps a moment's wall time and drops its offset, so 09:00+02:00
-    # stored as it came would read back as 09:00 UTC, two hours late.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored in UTC (Moment)
 
 
 def _enum_value(checker: _Checker, enum: type, value: Any, where: str, key: str) -> Any:

@@ -21,13 +21,30 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from peiling.extensions import db
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Moment(TypeDecorator[datetime]):
+    """A moment, stored in UTC on both databases. SQLite keeps a datetime's wall time and
+    drops its offset: "09:00+02:00", stored as it came, read back as 09:00 UTC. So every
+    moment with a zone is turned into UTC when it is bound (stored or compared with)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
 
 def new_revision() -> str:
@@ -85,11 +102,11 @@ class Survey(db.Model):
     status: Mapped[SurveyStatus] = mapped_column(
         _enum(SurveyStatus, "survey_status"), default=SurveyStatus.DRAFT
     )
-    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[datetime | None] = mapped_column(Moment())
+    closes_at: Mapped[datetime | None] = mapped_column(Moment())
     # When staff closed it by hand (closes_at is the planned close): retention counts from
     # whichever came first.
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(Moment())
     age_min: Mapped[int] = mapped_column(Integer, default=12)
     age_max: Mapped[int] = mapped_column(Integer, default=25)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
@@ -105,7 +122,7 @@ class Survey(db.Model):
     # Random rather than a counter: a deleted and re-created survey never matches a stale
     # cache entry even if the database hands out the same id again.
     revision: Mapped[str] = mapped_column(String(32), default=new_revision)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
 
     pages: Mapped[list[Page]] = relationship(
         back_populates="survey", order_by="Page.position", cascade="all, delete-orphan"
@@ -204,7 +221,7 @@ class Response(db.Model):
     # The language the questionnaire was answered in; answers carry the same codes in every
     # language, so this is only for reporting (and checking a translation works).
     language: Mapped[str | None] = mapped_column(String(8))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
     # A panel member's profile (gender and the panel's own profile questions) at the time
     # she answered, copied so results break down by it; no link back to her.
     profile: Mapped[dict[str, str] | None] = mapped_column(JSON)
@@ -288,4 +305,4 @@ class Volunteer(db.Model):
     # chose "I am 16 or older" instead. Both None: not asked, her known age was 16 or more.
     guardian_consent: Mapped[bool | None] = mapped_column(Boolean)
     declared_of_age: Mapped[bool | None] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)

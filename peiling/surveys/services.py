@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from peiling import crypto
 from peiling.database import dialect_name, execute_idempotent
+from peiling.geo import as_utc
 from peiling.surveys import removal
 from peiling.surveys.answers import Cleaned, VolunteerData
 from peiling.surveys.definition import QuestionDef, SurveyDef
@@ -65,16 +66,11 @@ def availability(survey: Survey | None, now: datetime | None = None) -> Availabi
     if survey.status is SurveyStatus.CLOSED:
         return Availability.CLOSED
     now = now or datetime.now(UTC)
-    if survey.closes_at is not None and _aware(survey.closes_at) <= now:
+    if survey.closes_at is not None and as_utc(survey.closes_at) <= now:
         return Availability.CLOSED
-    if survey.opens_at is not None and _aware(survey.opens_at) > now:
+    if survey.opens_at is not None and as_utc(survey.opens_at) > now:
         return Availability.NOT_YET_OPEN
     return Availability.OPEN
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def token_used(session: Session, token: str) -> bool:
