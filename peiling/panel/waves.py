@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from peiling import jobs
 from peiling.database import lock_rows
 from peiling.extensions import db
-from peiling.geo import AMSTERDAM
+from peiling.geo import as_utc, dutch_time
 from peiling.panel.models import Invitation, Mail, MailStatus, Member, MemberStatus, Panel, Wave
 from peiling.panel.services import GENDER, external
 from peiling.surveys.models import Survey
@@ -192,13 +192,13 @@ def reminder_refused(session: Session, wave: Wave, now: datetime | None = None) 
     )
     if last is None:  # no mail at all: a reminder only ever follows the invitations
         return _("Verstuur eerst de uitnodigingen; een herinnering komt daarna.")
-    last = last if last.tzinfo else last.replace(tzinfo=UTC)  # SQLite gives it back naive
+    last = as_utc(last)
     if (now or datetime.now(UTC)) - last < REMINDER_GAP:
         return _(
             "De laatste e-mails aan deze golf gingen om %(time)s weg. Een herinnering kan "
             "vanaf %(next)s.",
-            time=last.astimezone(AMSTERDAM).strftime("%H:%M"),
-            next=(last + REMINDER_GAP).astimezone(AMSTERDAM).strftime("%H:%M"),
+            time=dutch_time(last, "%H:%M"),
+            next=dutch_time(last + REMINDER_GAP, "%H:%M"),
         )
     return None
 
