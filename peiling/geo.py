@@ -4,10 +4,11 @@ time zone every moment is shown to staff in."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, func
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from peiling.extensions import db
 
@@ -18,6 +19,20 @@ def as_utc(moment: datetime) -> datetime:
     """A stored moment with its zone: moments are stored in UTC (surveys.models.Moment),
     and SQLite hands them back without one."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc_hour(session: Session, column: Any) -> Any:
+    """SQL: the hour of a moment as "YYYY-MM-DD HH" in UTC. SQLite knows no time zones, so
+    counts per Dutch day or month are grouped per UTC hour in SQL and put on their day or
+    month by dutch_hour()."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+def dutch_hour(stamp: str) -> datetime:
+    """The start of a utc_hour() in Dutch time."""
+    return datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(AMSTERDAM)
 
 
 def dutch_time(moment: datetime, layout: str = "%d-%m-%Y %H:%M") -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from peiling.analysis.filters import Filters, answers_in_view, response_conditions
 from peiling.auth.access import Scope
-from peiling.geo import AMSTERDAM
+from peiling.geo import dutch_hour, utc_hour
 from peiling.surveys.definition import SurveyDef
 from peiling.surveys.models import Answer, QuestionType, Response
 
@@ -111,17 +110,12 @@ def count(session: Session, defn: SurveyDef, scope: Scope, filters: Filters) -> 
 
 
 def _days(session: Session, conditions: list, counts: Counts) -> None:  # type: ignore[type-arg]
-    """Responses per day in Dutch time: counted per UTC hour in SQL (SQLite knows no time
-    zones), then put on their day."""
-    if session.get_bind().dialect.name == "postgresql":
-        hour = func.to_char(func.timezone("UTC", Response.submitted_at), "YYYY-MM-DD HH24")
-    else:
-        hour = func.strftime("%Y-%m-%d %H", Response.submitted_at)
+    """Responses per day in Dutch time (per UTC hour in SQL, see geo.utc_hour)."""
+    hour = utc_hour(session, Response.submitted_at)
     place = Response.municipality_code
     stmt = select(place, hour, func.count()).where(*conditions).group_by(place, hour)
     for p, stamp, n in session.execute(stmt):
-        moment = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        counts.days[(p, moment.astimezone(AMSTERDAM).date().isoformat())] += n
+        counts.days[(p, dutch_hour(stamp).date().isoformat())] += n
 
 
 def _option_counts(session: Session, defn: SurveyDef, view: View, counts: Counts) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from peiling.database import lock_rows
 from peiling.designer.sharing import public_base
-from peiling.geo import Municipality, dutch_time
+from peiling.geo import Municipality, dutch_hour, utc_hour
 from peiling.numbers import whole_number
 from peiling.panel.models import (
     DeletedMember,
@@ -305,26 +305,18 @@ def confirmation_mail(panel: Panel, member: Member, key: str) -> Mail:
     )
 
 
-def _hour(session: Session, column: Any) -> Any:
-    """SQL: the hour (YYYY-MM-DD HH, UTC) of a moment."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
-
-
 def joins_and_leaves(session: Session, panel: Panel) -> list[tuple[str, int, int]]:
-    """(month, members who confirmed, members who unsubscribed) per month in Dutch time,
-    for the panel's health: counted per UTC hour in SQL (SQLite knows no time zones), then
-    put on their month. Members who deleted their data are gone, and so are not counted."""
+    """(month, members who confirmed, members who unsubscribed) per month in Dutch time (per
+    UTC hour in SQL, see geo.utc_hour), for the panel's health. Members who deleted their
+    data are gone, and so are not counted."""
     counts: dict[str, list[int]] = {}
     for column, slot in ((Member.joined_at, 0), (Member.left_at, 1)):
-        hour = _hour(session, column)
+        hour = utc_hour(session, column)
         for stamp, n in session.execute(
             select(hour, func.count()).where(Member.panel_id == panel.id, column.is_not(None))
             .group_by(hour)
         ):  # fmt: skip
-            moment = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-            counts.setdefault(dutch_time(moment, "%Y-%m"), [0, 0])[slot] += n
+            counts.setdefault(dutch_hour(stamp).strftime("%Y-%m"), [0, 0])[slot] += n
     return [(m, joined, left) for m, (joined, left) in sorted(counts.items())]
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peiling.geo import Municipality, Region
+from peiling.geo import Municipality, Region, as_utc
 from peiling.i18n import N_
 from peiling.numbers import whole_number
 from peiling.surveys import translation
@@ -213,7 +213,7 @@ def _moment(checker: _Checker, data: dict[str, Any], key: str) -> datetime | Non
             ),
         )
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored in UTC (Moment)
+    return as_utc(moment)  # without an offset: UTC, as documented; stored in UTC (Moment)
 
 
 def _enum_value(checker: _Checker, enum: type, value: Any, where: str, key: str) -> Any:
