@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select
 
 from peiling.auth.access import Scope
 from peiling.geo import AMSTERDAM
-from peiling.surveys.models import Answer, Response
+from peiling.surveys.models import SOURCE_MAX, Answer, Response
 
 AGE_BANDS: dict[str, tuple[int, int]] = {"12-15": (12, 15), "16-19": (16, 19), "20-25": (20, 25)}
 
@@ -40,7 +40,7 @@ class Filters:
         return cls(
             municipalities=tuple(m for m in getlist("gemeente") if m),
             age_band=band if band in AGE_BANDS else None,
-            source=(args.get("bron") or "").strip().lower()[:40] or None,
+            source=(args.get("bron") or "").strip().lower()[:SOURCE_MAX] or None,
             date_from=_day(args.get("van")),
             date_to=_day(args.get("tot")),
         )

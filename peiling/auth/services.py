@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from peiling.auth.models import AuditEvent, Role, User, UserMunicipality
 from peiling.database import flush_or_recheck
+from peiling.emails import is_email
 from peiling.geo import Municipality
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 MIN_PASSWORD = 12
 
 
@@ -44,7 +43,7 @@ def create_user(
 ) -> User:
     """Add a staff account (not committed); raises AccountError."""
     email = email.strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not is_email(email):
         raise AccountError(_("‘%(email)s’ is geen geldig e-mailadres.", email=email))
     _refuse_taken(session, email)
     problem = password_problem(password)

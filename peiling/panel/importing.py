@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from peiling.csvfiles import UnreadableCsv, csv_rows
 from peiling.database import lock_rows
+from peiling.emails import is_email
 from peiling.geo import Municipality
 from peiling.numbers import whole_number
 from peiling.panel.models import Member, MemberStatus, Panel
-from peiling.panel.services import EMAIL_RE, GENDERS
+from peiling.panel.services import GENDERS
 
 MAX_ROWS = 50_000
 REQUIRED = ("email", "gemeente", "geboortejaar")
@@ -94,7 +95,7 @@ def import_members(
         born = whole_number(row.get("geboortejaar", "").strip().removesuffix(".0"), max_digits=4)
         gender = row.get("geslacht", "").strip().lower()
         wrong = []
-        if not EMAIL_RE.match(email):
+        if not is_email(email):
             wrong.append(_("ongeldig e-mailadres"))
         elif email in known:
             wrong.append(_("staat al in het panel"))

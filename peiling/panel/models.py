@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from peiling.extensions import db
 from peiling.surveys.models import Moment, _enum, utcnow
+
+SUBJECT_MAX = 200
 
 
 def new_key() -> str:
@@ -128,7 +130,7 @@ class Mail(db.Model):
         ForeignKey("panel_invitation.id", ondelete="CASCADE")
     )
     to_address: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
     text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(300))
@@ -139,6 +141,12 @@ class Mail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Moment(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(Moment())
+
+    @validates("subject")
+    def _fit_subject(self, _key: str, value: str) -> str:
+        # A subject is a title or a panel's name (up to 200 each) with words around it.
+        # PostgreSQL refuses a string longer than its column where SQLite stores it.
+        return value if len(value) <= SUBJECT_MAX else value[: SUBJECT_MAX - 1] + "…"
 
 
 class Wave(db.Model):

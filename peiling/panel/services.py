@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from peiling.database import lock_rows
 from peiling.designer.sharing import public_base
+from peiling.emails import is_email
 from peiling.geo import Municipality, dutch_hour, utc_hour
 from peiling.numbers import whole_number
 from peiling.panel.models import (
@@ -42,7 +43,6 @@ RESEND_AFTER = timedelta(minutes=1)
 # How long a used confirmation link still confirms (a double click, a refresh, the mail
 # opened once more); later it says the link no longer works, perhaps already confirmed.
 CONFIRMED_AGAIN = timedelta(hours=1)
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 GENDER = "geslacht"  # gender's key in a wave response's profile
 GENDERS = {
     "vrouw": "Vrouw",
@@ -112,7 +112,7 @@ class SignUp:
     def problems(self, panel: Panel, now: datetime | None = None) -> dict[str, str]:
         year = (now or datetime.now(UTC)).year
         found: dict[str, str] = {}
-        if not EMAIL_RE.match(self.email):
+        if not is_email(self.email):
             found["email"] = _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
         born = whole_number(self.birth_year, max_digits=4)
         if born is None or not year - 110 <= born <= year - 12:
@@ -211,7 +211,7 @@ def change_email(session: Session, member: Member, typed: str) -> str | None:
     mailed: RESEND_AFTER), or raises DuplicateEmail / ValueError. The old address stays
     until she confirms."""
     email = typed.strip().lower()
-    if not EMAIL_RE.match(email):
+    if not is_email(email):
         raise ValueError(email)
     if email == member.email:
         return None

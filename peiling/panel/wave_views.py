@@ -36,7 +36,7 @@ from peiling.surveys import removal
 from peiling.surveys.definition import get_definition
 from peiling.surveys.flow import Outcome, advance
 from peiling.surveys.logic import visible_pages
-from peiling.surveys.models import Survey
+from peiling.surveys.models import SOURCE_MAX, Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.services import (
     Availability,
@@ -159,7 +159,7 @@ def wave_send(slug: str, wave_id: int, action: str) -> ResponseReturnValue:
 def class_tag(name: str) -> str:
     """The source tag of a school or class: "Dr. Nassau College 3B" -> "dr-nassau-college-3b"."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40].rstrip("-")
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:SOURCE_MAX].rstrip("-")
 
 
 @bp.route("/<slug>/golven/<row:wave_id>/klassen", methods=["GET", "POST"])
@@ -229,7 +229,7 @@ def wave_form(token: str) -> ResponseReturnValue:
     age = waves.youngest_age(member)
     step = advance(defn, raw, whole_number(index, max_digits=3) or 0, going_back, age)
     if step.outcome is Outcome.SUBMIT:
-        meta = ResponseMeta(waves.submission_token(invitation), f"panel-{panel.slug}",  # type: ignore[union-attr]
+        meta = ResponseMeta(waves.submission_token(invitation), waves.source_tag(panel),  # type: ignore[union-attr]
                             municipality=member.municipality_code,
                             age=datetime.now(UTC).year - member.birth_year,
                             profile=waves.profile_of(member))  # fmt: skip

@@ -23,7 +23,7 @@ from peiling.extensions import db
 from peiling.geo import as_utc, dutch_time
 from peiling.panel.models import Invitation, Mail, MailStatus, Member, MemberStatus, Panel, Wave
 from peiling.panel.services import GENDER, external
-from peiling.surveys.models import Survey
+from peiling.surveys.models import SOURCE_MAX, Survey
 
 
 def draw(
@@ -236,6 +236,12 @@ def profile_of(member: Member) -> dict[str, str]:
     if member.gender:
         profile[GENDER] = member.gender
     return profile
+
+
+def source_tag(panel: Panel) -> str:
+    """The source of a wave's responses, "panel-<address>", cut to what the column holds:
+    an address may have 80 characters, and PostgreSQL refuses a longer tag."""
+    return f"panel-{panel.slug}"[:SOURCE_MAX].rstrip("-")
 
 
 def submission_token(invitation: Invitation) -> str:

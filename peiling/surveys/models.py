@@ -27,6 +27,9 @@ from sqlalchemy.types import TypeDecorator
 
 from peiling.extensions import db
 
+# A response's source is a short tag: ?bron=instagram, a class, "panel-<address>".
+SOURCE_MAX = 40
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -217,7 +220,7 @@ class Response(db.Model):
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
     age: Mapped[int | None] = mapped_column(Integer)
-    source: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
     # The language the questionnaire was answered in; answers carry the same codes in every
     # language, so this is only for reporting (and checking a translation works).
     language: Mapped[str | None] = mapped_column(String(8))

@@ -27,7 +27,7 @@ from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import PageDef, SurveyDef, get_definition, last_served
 from peiling.surveys.flow import Outcome, advance, first_page
 from peiling.surveys.logic import visible_pages
-from peiling.surveys.models import Survey
+from peiling.surveys.models import SOURCE_MAX, Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.services import (
     Availability,
@@ -44,7 +44,7 @@ from peiling.web import database_error, posted_fields
 log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
-SOURCE_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
+SOURCE_RE = re.compile(rf"^[a-z0-9_-]{{1,{SOURCE_MAX}}}$")
 HONEYPOT = "website"
 LANGUAGE_BUTTON = "taal_kiezen"  # the form's buttons that show the page in another language
 LANGUAGE_NAMES = i18n.RESPONDENT_LANGUAGES

@@ -114,3 +114,15 @@ def test_unreadable_files_are_refused_clearly(app, logged_in, panel) -> None:  #
     assert latin.status_code == 422 and "UTF-8" in latin.get_data(as_text=True)
     assert members(app) == []
     assert logged_in("analyst").get("/panel/groninger-panel/importeren").status_code == 403
+
+
+def test_an_address_too_long_to_store_is_a_bad_row(app, logged_in, panel) -> None:  # type: ignore[no-untyped-def]
+    """255 characters passed the shape check and reached PostgreSQL's VARCHAR(254): a 500
+    that lost the whole import, while SQLite stored it."""
+    long = "lid@" + "a" * 248 + ".nl"
+    content = f"email;gemeente;geboortejaar\nkort@example.nl;GM0014;1970\n{long};GM0014;1971\n"
+    response = upload(logged_in("researcher"), content.encode(), "leden.csv", only_good=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, response.status_code
+    assert rows_reported(html) == ["3"] and "ongeldig e-mailadres" in html
+    assert [m.email for m in members(app)] == ["kort@example.nl"]

@@ -374,3 +374,42 @@ def test_a_refused_change_of_my_data_shows_what_she_sent(app, client, inbox, cod
     assert (member.municipality_code, member.birth_year, member.gender) == ("GM0014", 1984, "vrouw")
     page = client.get(path(data_url)).get_data(as_text=True)  # later: what is stored
     assert 'name="geboortejaar" value="1984"' in page
+
+
+# Shaped like an address, but longer than the 254 characters an address column holds
+# (RFC 5321): PostgreSQL refused it with a 500 where SQLite stored it.
+TOO_LONG = "anna@" + "a" * 247 + ".nl"
+
+
+def test_an_address_too_long_to_store_is_refused_at_the_field(app, client, inbox, codes) -> None:  # type: ignore[no-untyped-def]
+    assert len(TOO_LONG) == 254 + 1
+    refused = sign_up(client, codes[0], email=TOO_LONG)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'href="#email"' in html, refused.status_code
+    assert f'value="{TOO_LONG}"' in html  # what she typed stays, to shorten
+    assert members(app) == [] and inbox.messages == []
+    longest = TOO_LONG[:-4] + ".nl"  # 254 characters: stored, and mailed
+    assert sign_up(client, codes[0], email=longest).status_code == 200
+    assert [m.email for m in members(app)] == [longest] and inbox.to(longest)
+    # Her own page refuses the long address as a new one, and keeps the one she has.
+    _confirm, data_url, _unsubscribe = inbox.links(inbox.to(longest)[0])
+    form = {"email": TOO_LONG, "gemeente": "GM0014", "geboortejaar": "1984",
+            "geslacht": "vrouw", "profiel_opleiding": "hbo"}  # fmt: skip
+    changed = client.post(path(data_url), data=form)
+    assert changed.status_code == 422, changed.status_code
+    assert [(m.email, m.pending_email) for m in members(app)] == [(longest, None)]
+
+
+def test_a_panel_name_as_long_as_allowed_still_gives_the_confirmation_mail(
+    app, client, inbox, codes, panel
+) -> None:  # type: ignore[no-untyped-def]
+    """ "Bevestig je aanmelding voor " and a name of 200 characters made a subject PostgreSQL
+    refused (the sign-up failed); the subject is now cut to fit, with an ellipsis."""
+    name = ("Inwonerspanel van de provincie Groningen over wonen, werken en bestuur " * 3)[:200]
+    with app.app_context():
+        db.session.get(type(panel), panel.id).name = name
+        db.session.commit()
+    assert sign_up(client, codes[0]).status_code == 200
+    (mail,) = inbox.to(EMAIL)
+    assert mail["Subject"].startswith("Bevestig je aanmelding voor Inwonerspanel van de")
+    assert len(mail["Subject"]) == 200 and mail["Subject"].endswith("…")

@@ -538,3 +538,54 @@ def test_a_reminder_comes_after_the_invitations_and_not_within_the_hour(
     staff_post(staff, wave_url + "/herinneren", wave_url)
     assert mails() == ["invitation", "invitation", "reminder-1", "reminder-1"]
     wait_for(lambda: len(inbox.messages) == 4)
+
+
+def test_a_title_as_long_as_allowed_still_gives_invitations_and_reminders(
+    app, inbox, panel, make_survey, logged_in
+) -> None:  # type: ignore[no-untyped-def]
+    """A title may have 200 characters, and so may a mail's subject: "Uitnodiging: " before
+    it made 213, which PostgreSQL refused (a 500, nobody invited) where SQLite stored it."""
+    title = ("Vertrouwen in de lokale politiek en de gemeenteraad van " * 4)[:199] + "?"
+    assert len(title) == 200
+    survey = make_survey(pages=PAGES, slug="lang", title=title, kind="panel", region="groningen")
+    add_members(app, panel, 2)
+    staff = logged_in("researcher")
+    made = staff_post(staff, "/panel/groninger-panel/golven", "/panel/groninger-panel/golven",
+                      name="Golf 1", survey=str(survey.id), mode="all")  # fmt: skip
+    wave_url = made.headers["Location"]
+    assert staff_post(staff, wave_url + "/uitnodigen", wave_url).status_code == 302
+    wait_for(lambda: len(inbox.messages) == 2)
+    an_hour_later(app)
+    assert staff_post(staff, wave_url + "/herinneren", wave_url).status_code == 302
+    wait_for(lambda: len(inbox.messages) == 4)
+    subjects = sorted({m["Subject"] for m in inbox.messages})
+    assert [s[:12] for s in subjects] == ["Herinnering:", "Uitnodiging:"]
+    for subject in subjects:
+        assert len(subject) <= 200 and subject.endswith("…"), subject
+        assert title[:150] in subject  # most of the title is still there
+
+
+def test_a_panel_with_a_long_address_stores_its_waves_answers(app, make_survey, logged_in) -> None:  # type: ignore[no-untyped-def]
+    """A panel's address may have 80 characters; its waves' answers carry "panel-<address>"
+    as their source, whose column holds 40. PostgreSQL refused the longer tag, so every
+    member saw "even niet bereikbaar" and nothing was stored; SQLite stored it."""
+    slug = "jongerenpanel-drenthe-gemeenteraadsverkiezingen-maart-2026"
+    assert len(f"panel-{slug}") > 40
+    with app.app_context():
+        long = Panel(slug=slug, name="Jongerenpanel", region_code="groningen")
+        db.session.add(long)
+        db.session.commit()
+        db.session.refresh(long)
+        db.session.expunge(long)
+    survey = make_survey(pages=PAGES, slug="lang-adres", kind="panel", region="groningen")
+    token = one_member_wave(app, long, survey, "l@example.nl", 1990, "L")
+    done = {"pagina": "1", "actie": "verder", "q_stem": "ja", "q_vertrouwen": "7"}
+    answered = app.test_client().post(f"/panel/w/{token}", data=done)
+    assert answered.status_code == 303, answered.status_code
+    with app.app_context():
+        (source,) = db.session.scalars(select(Response.source)).all()
+    assert source == f"panel-{slug}"[:40] and not source.endswith("-")
+    # The dashboard splits by it and filters on it.
+    staff = logged_in("researcher")
+    page = staff.get(f"/analysis/lang-adres/?bron={source}").get_data(as_text=True)
+    assert f'<th scope="row">{source}</th><td>1</td>' in page
