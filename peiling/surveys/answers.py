@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from peiling.emails import is_email
 from peiling.i18n import N_
 from peiling.surveys.definition import QuestionDef, SurveyDef
 from peiling.surveys.models import QuestionType
@@ -23,8 +24,11 @@ SHORT_TEXT_MAX = 200
 LONG_TEXT_MAX = 2000
 NAME_MAX = 100
 OTHER_MAX = 200
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
+# A phone number as people write it: "06-12345678", "(050) 123 45 67", "+31 (0)6 1234 5678",
+# "06.12.34.56.78". Coordinators call it as typed, so the notation stays; 8 to 15 digits
+# (ITU-T E.164's most) tell a number from "bel me".
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ().\-/]*[0-9]$")
+PHONE_DIGITS = (8, 15)
 # Control characters other than tab and newline: PostgreSQL cannot store NUL, and the rest
 # only ever arrive from scripts.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -235,6 +239,11 @@ def _text(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     return Cleaned(text=text or None)
 
 
+def is_phone(text: str) -> bool:
+    digits = sum(c.isdigit() for c in text)
+    return bool(PHONE_RE.match(text)) and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
+
+
 def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
     values = _single(raw, q.field)
     if not values:
@@ -259,11 +268,11 @@ def _volunteer(q: QuestionDef, raw: Raw, problems: Problems) -> Cleaned:
             _("Vul je e-mailadres of telefoonnummer in, zodat we je kunnen bereiken."),
             input_id(q, "email"),
         )
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+    if email and not is_email(email):
         problems.add(
             q, _("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl."), input_id(q, "email")
         )
-    if phone and not PHONE_RE.match(phone):
+    if phone and not is_phone(phone):
         problems.add(
             q, _("Vul een geldig telefoonnummer in, zoals 06 12345678."), input_id(q, "telefoon")
         )

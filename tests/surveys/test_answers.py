@@ -203,3 +203,21 @@ def test_optional_questions_may_stay_empty(make_survey, compiled) -> None:  # ty
         result, errors = run(defn, q.code, {})
         assert errors == [], q.code
         assert result.empty
+
+
+@pytest.mark.parametrize(
+    ("typed", "accepted"),
+    [("0612345678", True), ("06 12345678", True), ("06-12345678", True),
+     ("06.12.34.56.78", True), ("(050) 123 45 67", True), ("050-1234567", True),
+     ("+31 6 12345678", True), ("+31 (0)6 1234 5678", True), ("0031 6 12345678", True),
+     ("bel me", False), ("06", False), ("1234567", False), ("06 1234 5678 9012 3456", False),
+     ("06-1234567-", False), ("++31612345678", False), ("06 12345678 of 050 1234567", False),
+     ("+31 6 1234 5678 ext. 12", False)],
+)  # fmt: skip
+def test_phone_numbers_are_read_as_people_write_them(defn, typed: str, accepted: bool) -> None:  # type: ignore[no-untyped-def]
+    raw = {"q_helpen": "ja", "q_helpen__naam": "Bo", "q_helpen__telefoon": typed}
+    cleaned, errors = run(defn, "helpen", raw)
+    if accepted:
+        assert errors == [] and cleaned.volunteer.phone == typed
+    else:
+        assert errors == ["Vul een geldig telefoonnummer in, zoals 06 12345678."]
