@@ -28,6 +28,7 @@ from peiling.geo import AMSTERDAM, dutch_time
 from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.numbers import whole_number
 from peiling.problems import FormProblems
+from peiling.surveys import translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
@@ -36,7 +37,7 @@ from peiling.surveys.importer import DefinitionError, Problem
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.translation import SOURCE
-from peiling.surveys.views import HONEYPOT, extract_raw
+from peiling.surveys.views import HONEYPOT, extract_raw, language_links
 from peiling.web import posted_fields
 
 
@@ -309,6 +310,30 @@ def preview(slug: str) -> ResponseReturnValue:
         form_action=url_for(".preview", slug=slug),
         **context,
     ), (422 if problems else 200)
+
+
+@bp.get("/<slug>/voorbeeld/privacy")
+@roles_required(*DESIGNERS)
+def preview_privacy(slug: str) -> ResponseReturnValue:
+    """The privacy page the preview links to: the public one exists only once the
+    questionnaire is published, and a draft's preview is where the statement is checked."""
+    survey = survey_or_404(slug)
+    lang = request.args.get("taal", SOURCE)
+    lang = lang if lang in RESPONDENT_LANGUAGES else SOURCE
+    i18n.use(lang)
+    taal = {} if lang == SOURCE else {"taal": lang}
+    return render_template(
+        "surveys/privacy.html",
+        survey=survey,
+        survey_title=translation.text(survey.translations, lang, "title", survey.title),
+        privacy_statement=translation.text(
+            survey.translations, lang, "privacy_statement", survey.privacy_statement
+        ),
+        taal=taal,
+        back=url_for(".preview", slug=slug, **taal),
+        preview=True,
+        **language_links(survey),
+    )
 
 
 def preview_answers(defn: SurveyDef, answers: dict[str, Cleaned]) -> list[tuple[str, str]]:

@@ -114,3 +114,30 @@ def test_a_refused_translation_keeps_what_was_typed(logged_in, demo_survey) -> N
     html = page.get_data(as_text=True)
     assert page.status_code == 422
     assert "is langer dan 200 tekens" in html and f'value="{too_long}"' in html
+
+
+def test_a_drafts_preview_shows_its_privacy_statement(app, logged_in, make_survey, client) -> None:  # type: ignore[no-untyped-def]
+    """The preview's "Wat gebeurt er met je antwoorden?" led to the public privacy page,
+    which a draft does not have yet (404): where the statement is checked before
+    publishing, it was out of reach."""
+    survey = make_survey(
+        slug="zomer-concept", status="draft", languages=["nl", "en"],
+        privacy_statement="De gemeente bewaart je antwoorden tot 1 oktober.",
+        translations={"en": {"privacy_statement": "The municipality keeps your answers."}},
+    )  # fmt: skip
+    researcher = logged_in("researcher")
+    for query, statement, notice in [
+        ("", "De gemeente bewaart je antwoorden tot 1 oktober.", "<h2>Voorbeeld</h2>"),
+        ("?taal=en", "The municipality keeps your answers.", "<h2>Preview</h2>"),
+    ]:
+        preview = researcher.get(f"/ontwerp/{survey.slug}/voorbeeld{query}")
+        link = f'href="/ontwerp/{survey.slug}/voorbeeld/privacy{query}"'
+        assert link in preview.get_data(as_text=True), query
+        page = researcher.get(f"/ontwerp/{survey.slug}/voorbeeld/privacy{query}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and statement in html, query
+        assert f'href="/ontwerp/{survey.slug}/voorbeeld{query}"' in html, query  # back
+        assert notice in html, query
+    assert client.get(f"/p/{survey.slug}/privacy").status_code == 404  # still not public
+    assert client.get(f"/ontwerp/{survey.slug}/voorbeeld/privacy").status_code == 302  # login
+    assert logged_in("analyst").get(f"/ontwerp/{survey.slug}/voorbeeld/privacy").status_code == 403
