@@ -135,3 +135,18 @@ def test_every_link_a_respondent_sees_leads_somewhere(client, world) -> None:  #
     broken = {url: found for url, found in seen.items() if found[0] >= 400}
     assert not broken, broken
     assert f"/p/{slug}/privacy" in seen and any(u.startswith("/static/peiling") for u in seen)
+
+
+@pytest.mark.parametrize("answers", [0, 1])
+def test_every_staff_page_works_before_the_answers_come_in(  # type: ignore[no-untyped-def]
+    app, logged_in, demo_survey, panel, answers: int
+) -> None:
+    """A questionnaire just published (no answer, or one), a panel without members: the
+    pages that divide by a count or draw a chart have nothing to work with yet."""
+    with app.app_context():
+        add_synthetic_responses(db.session, db.session.get(Survey, demo_survey.id), answers, 1)
+        db.session.commit()
+    seen = crawl(logged_in("researcher"), ["/", "/analysis/", "/ontwerp/", "/panel/"])
+    broken = {url: found for url, found in seen.items() if found[0] >= 400}
+    assert not broken, broken
+    assert f"/analysis/{demo_survey.slug}/" in seen and "/panel/groninger-panel/" in seen
