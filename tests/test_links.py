@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from html.parser import HTMLParser
+from typing import NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
@@ -51,10 +52,17 @@ class Page(HTMLParser):
                 self.references.append((name, target))
 
 
-def crawl(client: FlaskClient, starts: list[str]) -> dict[str, tuple[int, str]]:
-    """GET every same-origin link reachable from `starts`; returns url -> (status, the
-    page that linked to it), and asserts each HTML page's in-page references on the way."""
-    seen: dict[str, tuple[int, str]] = {}
+class Found(NamedTuple):
+    status: int
+    referrer: str  # the page that linked to it
+    html: bool
+    redirected: bool
+
+
+def crawl(client: FlaskClient, starts: list[str]) -> dict[str, Found]:
+    """GET every same-origin link reachable from `starts`; returns what each answered, and
+    asserts each HTML page's in-page references on the way."""
+    seen: dict[str, Found] = {}
     per_path: Counter[str] = Counter()
     queue = [(url, "(start)") for url in starts]
     while queue and len(seen) < MAX_PAGES:
@@ -67,7 +75,8 @@ def crawl(client: FlaskClient, starts: list[str]) -> dict[str, tuple[int, str]]:
             if per_path[path] > MAX_QUERIES_PER_PATH:
                 continue
         response = client.get(url, follow_redirects=True)
-        seen[url] = (response.status_code, referrer)
+        seen[url] = Found(response.status_code, referrer, response.mimetype == "text/html",
+                          bool(response.history))  # fmt: skip
         if response.mimetype != "text/html" or response.status_code != 200:
             response.close()
             continue
@@ -122,7 +131,7 @@ def test_every_link_on_the_staff_pages_leads_somewhere(logged_in, world, account
     seen = crawl(client, ["/", "/analysis/", "/ontwerp/", "/panel/"])
     # A page an account may not open is not linked for it either: her start pages excepted.
     broken = {url: found for url, found in seen.items()
-              if found[0] >= 400 and url not in ("/ontwerp/", "/panel/")}  # fmt: skip
+              if found.status >= 400 and url not in ("/ontwerp/", "/panel/")}  # fmt: skip
     assert not broken, broken
     assert len(seen) > 15, seen  # the crawl did get somewhere
     assert len(seen) < MAX_PAGES, "crawl cut off: raise MAX_PAGES"
@@ -132,7 +141,7 @@ def test_every_link_a_respondent_sees_leads_somewhere(client, world) -> None:  #
     slug = world["demo"]
     seen = crawl(client, [f"/p/{slug}", f"/p/{slug}/privacy", f"/p/{slug}/verwijderen",
                           f"/panel/{world['panel']}/aanmelden", "/login"])  # fmt: skip
-    broken = {url: found for url, found in seen.items() if found[0] >= 400}
+    broken = {url: found for url, found in seen.items() if found.status >= 400}
     assert not broken, broken
     assert f"/p/{slug}/privacy" in seen and any(u.startswith("/static/peiling") for u in seen)
 
@@ -147,6 +156,6 @@ def test_every_staff_page_works_before_the_answers_come_in(  # type: ignore[no-u
         add_synthetic_responses(db.session, db.session.get(Survey, demo_survey.id), answers, 1)
         db.session.commit()
     seen = crawl(logged_in("researcher"), ["/", "/analysis/", "/ontwerp/", "/panel/"])
-    broken = {url: found for url, found in seen.items() if found[0] >= 400}
+    broken = {url: found for url, found in seen.items() if found.status >= 400}
     assert not broken, broken
     assert f"/analysis/{demo_survey.slug}/" in seen and "/panel/groninger-panel/" in seen

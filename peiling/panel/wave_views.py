@@ -113,7 +113,7 @@ def wave(slug: str, wave_id: int) -> ResponseReturnValue:
         "panel/wave.html", panel=panel, wave=wave, survey=db.session.get(Survey, wave.survey_id),
         rates=response_rates(wave), places=places_of(panel), mail=mail,
         sending=any(row["queued"] for row in mail)))  # fmt: skip
-    response.headers["Cache-Control"] = "no-store"  # it refreshes itself while mail goes out
+    response.headers["Cache-Control"] = "no-store"  # progress.js fetches it while mail goes out
     return response
 
 

@@ -19,7 +19,7 @@ def wait_until_done(client, url: str, seconds: float = 30):  # type: ignore[no-u
         html = client.get(url).get_data(as_text=True)
         if "Bezig:" not in html:
             return html
-        assert '<meta http-equiv="refresh" content="2">' in html and "<progress" in html
+        assert "data-running" in html and "<progress" in html and "Stand bijwerken" in html
         time.sleep(0.1)
     raise AssertionError("the export did not finish in time")
 
