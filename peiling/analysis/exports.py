@@ -3,10 +3,11 @@
 A job is a folder in the instance folder (`exports/<random id>/`) holding `status.json`
 and, when done, the workbook. Any process that shares the instance folder can report on
 it, the job's page keeps its progress up to date (static/progress.js; without JavaScript,
-by its "Stand bijwerken" link), and the file is gone an hour later. With Redis (PEILING_REDIS_URL) the job goes on a queue and waits there
-("queued") for `flask worker` (peiling/jobs.py); without Redis, or when it does not answer,
-it runs in a thread of the process that started it. A job whose process died shows as
-failed once its status has not moved for a while.
+by its "Stand bijwerken" link), and the file is gone an hour later. With Redis
+(PEILING_REDIS_URL) the job goes on a queue and waits there ("queued") for `flask worker`
+(peiling/jobs.py); without Redis, or when it does not answer, it runs in a thread of the
+process that started it. A job whose process died shows as failed once its status has not
+moved for a while.
 """
 
 from __future__ import annotations
