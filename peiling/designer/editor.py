@@ -28,7 +28,6 @@ from peiling.geo import AMSTERDAM, dutch_time
 from peiling.i18n import RESPONDENT_LANGUAGES
 from peiling.numbers import whole_number
 from peiling.problems import FormProblems
-from peiling.surveys import translation
 from peiling.surveys.answers import Cleaned, Problems
 from peiling.surveys.definition import SurveyDef, compile_survey
 from peiling.surveys.exporter import export_definition
@@ -37,7 +36,7 @@ from peiling.surveys.importer import DefinitionError, Problem
 from peiling.surveys.models import Survey
 from peiling.surveys.render import page_context
 from peiling.surveys.translation import SOURCE
-from peiling.surveys.views import HONEYPOT, extract_raw, language_links
+from peiling.surveys.views import HONEYPOT, extract_raw, info_context
 from peiling.web import posted_fields
 
 
@@ -321,19 +320,9 @@ def preview_privacy(slug: str) -> ResponseReturnValue:
     lang = request.args.get("taal", SOURCE)
     lang = lang if lang in RESPONDENT_LANGUAGES else SOURCE
     i18n.use(lang)
-    taal = {} if lang == SOURCE else {"taal": lang}
-    return render_template(
-        "surveys/privacy.html",
-        survey=survey,
-        survey_title=translation.text(survey.translations, lang, "title", survey.title),
-        privacy_statement=translation.text(
-            survey.translations, lang, "privacy_statement", survey.privacy_statement
-        ),
-        taal=taal,
-        back=url_for(".preview", slug=slug, **taal),
-        preview=True,
-        **language_links(survey),
-    )
+    context = info_context(survey, lang)
+    back = url_for(".preview", slug=slug, **context["taal"])
+    return render_template("surveys/privacy.html", back=back, preview=True, **context)
 
 
 def preview_answers(defn: SurveyDef, answers: dict[str, Cleaned]) -> list[tuple[str, str]]:

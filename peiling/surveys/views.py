@@ -396,23 +396,26 @@ def _render_retry(
     return _render(defn, last, raw, token, source, notice="db_error", status=503)
 
 
+def info_context(survey: Survey, lang: str) -> dict[str, Any]:
+    """What the thank-you and privacy pages show of `survey`, in `lang` (the current
+    language): also the designer's preview of the privacy page."""
+    return {
+        "survey": survey,
+        "survey_title": translation.text(survey.translations, lang, "title", survey.title),
+        "privacy_statement": translation.text(
+            survey.translations, lang, "privacy_statement", survey.privacy_statement
+        ),
+        "taal": {} if lang == translation.SOURCE else {"taal": lang},
+        **language_links(survey),
+    }
+
+
 def _info_page(template: str, slug: str, **context: Any) -> str:
     """The thank-you or privacy page, in the language of the ?taal= link or the browser."""
     survey = find_survey(db.session, slug)
     if survey is None or availability(survey) is Availability.NOT_FOUND:
         abort(404)
-    lang = answering_language(survey)
-    return render_template(
-        template,
-        **context,
-        survey=survey,
-        survey_title=translation.text(survey.translations, lang, "title", survey.title),
-        privacy_statement=translation.text(
-            survey.translations, lang, "privacy_statement", survey.privacy_statement
-        ),
-        taal={} if lang == translation.SOURCE else {"taal": lang},
-        **language_links(survey),
-    )
+    return render_template(template, **context, **info_context(survey, answering_language(survey)))
 
 
 @bp.get("/p/<slug>/bedankt")
