@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from peiling.extensions import db
 from peiling.geo import dutch_time
 from peiling.panel import waves
-from peiling.panel.models import Mail, Member, MemberStatus, Panel
+from peiling.panel.models import Mail, Member, MemberStatus, Panel, Wave
 from peiling.surveys.models import Survey
+from tests.panel.fixtures import member_and_wave
 
 SUMMER_NIGHT = "2027-06-01T00:30:00+02:00"  # 2027-05-31 22:30 UTC
 WINTER_MORNING = "2027-12-01T09:00:00+01:00"  # 08:00 UTC
@@ -48,12 +49,9 @@ def test_the_invitation_says_when_the_poll_closes_in_dutch_time(app, panel, make
     pages = [{"questions": [{"code": "stem", "type": "yes_no", "text": "Ga je stemmen?"}]}]
     survey = make_survey(pages=pages, slug="sluiting", kind="panel", region="groningen",
                          closes_at=SUMMER_NIGHT)  # fmt: skip
-    with app.test_request_context():
-        db.session.add(Member(panel_id=panel.id, email="t@example.nl", municipality_code="GM0014",
-                              birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
-                                 db.session.get(Survey, survey.id), "Golf", {}, 1)  # fmt: skip
+    wave_id = member_and_wave(app, panel, survey)
+    with app.test_request_context():  # the mail's links are made from the request's address
+        wave = db.session.get(Wave, wave_id)
         (mail_id,) = waves.queue_mails(db.session, wave, "invitation")
         db.session.commit()
         mail = db.session.get(Mail, mail_id)

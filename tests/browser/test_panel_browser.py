@@ -44,21 +44,11 @@ def test_sign_up_confirm_and_own_data_on_a_phone(app, live_server, phone, inbox,
 def test_panel_staff_pages_are_accessible(
     app, accounts, live_server, staff_page, panel, make_survey
 ) -> None:  # type: ignore[no-untyped-def]
-    from peiling.extensions import db
-    from peiling.panel import waves
-    from peiling.panel.models import Member, MemberStatus, Panel
-    from peiling.surveys.models import Survey
+    from tests.panel.fixtures import member_and_wave
 
     pages = [{"questions": [{"code": "stem", "type": "yes_no", "text": "Ga je stemmen?"}]}]
     survey = make_survey(pages=pages, slug="toegankelijk", kind="panel", region="groningen")
-    with app.app_context():
-        db.session.add(Member(panel_id=panel.id, email="t@example.nl", municipality_code="GM0014",
-                              birth_year=1980, status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
-                                 db.session.get(Survey, survey.id), "Golf", {}, 1)  # fmt: skip
-        db.session.commit()
-        wave_id = wave.id
+    wave_id = member_and_wave(app, panel, survey)
     page = staff_page(accounts["researcher"])
     base = f"{live_server}/panel/groninger-panel"
     for url in ("/panel/", "/panel/nieuw"):

@@ -17,8 +17,9 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 
 from peiling.extensions import db
-from peiling.panel import services
+from peiling.panel import services, waves
 from peiling.panel.models import Member, MemberStatus, Panel
+from peiling.surveys.models import Survey
 
 # aiosmtpd logs every connection at INFO; the app's log level (INFO) would print them all.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -110,3 +111,22 @@ def add_members(app: Flask, panel: Panel, count: int) -> None:
                                   municipality_code="GM0014", birth_year=1980,
                                   status=MemberStatus.ACTIVE))  # fmt: skip
         db.session.commit()
+
+
+def member_and_wave(  # type: ignore[no-untyped-def]
+    app: Flask,
+    panel: Panel,
+    survey,
+    email: str = "t@example.nl",
+    birth_year: int = 1980,
+    name: str = "Golf",
+) -> int:
+    """A wave of `survey` with one active member of `panel` (in Groningen); its id."""
+    with app.app_context():
+        db.session.add(Member(panel_id=panel.id, email=email, municipality_code="GM0014",
+                              birth_year=birth_year, status=MemberStatus.ACTIVE))  # fmt: skip
+        db.session.flush()
+        wave = waves.create_wave(db.session, db.session.get(Panel, panel.id),
+                                 db.session.get(Survey, survey.id), name, {}, 1)  # fmt: skip
+        db.session.commit()
+        return wave.id

@@ -22,7 +22,7 @@ from peiling.surveys.models import Answer, Response, Survey
 from tests.analysis.test_workbook import download
 from tests.auth.fixtures import csrf_of
 from tests.conftest import table_away
-from tests.panel.fixtures import Inbox, add_members
+from tests.panel.fixtures import Inbox, add_members, member_and_wave
 from tests.panel.test_recruitment import path, sign_up
 
 PAGES = [
@@ -494,14 +494,9 @@ def db_count(app, model) -> int:  # type: ignore[no-untyped-def]
 
 def one_member_wave(app, panel, survey, email: str, birth_year: int, name: str) -> str:  # type: ignore[no-untyped-def]
     """A wave of `survey` with one active member of `panel`; her personal link's token."""
+    wave_id = member_and_wave(app, panel, survey, email, birth_year, name)
     with app.app_context():
-        db.session.add(Member(panel_id=panel.id, email=email, municipality_code="GM0014",
-                              birth_year=birth_year, status=MemberStatus.ACTIVE))  # fmt: skip
-        db.session.flush()
-        p = db.session.get(Panel, panel.id)
-        wave = waves.create_wave(db.session, p, db.session.get(Survey, survey.id), name, {}, 1)
-        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave.id))
-        db.session.commit()
+        token = db.session.scalar(select(Invitation.token).where(Invitation.wave_id == wave_id))
         return str(token)
 
 
